@@ -1,0 +1,49 @@
+# The two commands of README.md: `make site` (set up, then build) and `make test`
+# (set up, then run the tests). Both are safe to run again on a set-up machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Debian packages the tests and benchmarks run for real.
+APT_PACKAGES := nginx libnginx-mod-http-brotli-static haproxy openssh-server openssh-client \
+	rsync chromium curl wrk openssl
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: site test lint debian-packages clean
+
+site: $(VENV)/.site-installed
+	$(BIN)/pelican content
+
+test: $(VENV)/.test-installed debian-packages
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==26.3
+
+$(VENV)/.site-installed: requirements.txt constraints.txt | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
+	touch $@
+
+$(VENV)/.test-installed: requirements-test.txt $(VENV)/.site-installed
+	$(BIN)/pip install --quiet -r requirements-test.txt -c constraints.txt
+	touch $@
+
+# Installs only what is missing, so a set-up machine does not touch apt at all.
+debian-packages:
+	@missing=""; for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+clean:
+	rm -rf output deploy/build .cache

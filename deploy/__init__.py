@@ -1,0 +1,1 @@
+"""The logic behind `fab`: plain, typed functions; fabfile.py only wires them to tasks."""

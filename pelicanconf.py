@@ -1,0 +1,100 @@
+"""Development build: relative URLs, no minification. publishconf.py builds for production.
+
+Plugin settings (NGINX_*, HAPROXY_*, WEBPERF_*, DEPLOY_*) have their defaults in one place per
+plugin (plugins/<name>/settings.py); only what differs from those defaults is set here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+AUTHOR = "Kura"
+SITENAME = "Notes from the Blackhole"
+SITESUBTITLE = "nginx, haproxy, Python and the odd mail server"
+# Development serves on `pelican --listen`; the server config derives its names from this.
+SITEURL = "http://localhost:8000"
+RELATIVE_URLS = True
+
+PATH = "content"
+THEME = "theme"
+TIMEZONE = "Europe/London"
+DEFAULT_LANG = "en"
+DEFAULT_DATE_FORMAT = "%-d %B %Y"
+
+PLUGIN_PATHS = ["plugins"]
+PLUGINS = ["sitemap", "neighbors", "serverconfig", "webperf"]
+
+# URLs are part of the public contract: /{year}/{month}/{day}/{slug}/ for posts.
+ARTICLE_URL = "{date:%Y}/{date:%m}/{date:%d}/{slug}/"
+ARTICLE_SAVE_AS = ARTICLE_URL + "index.html"
+DRAFT_URL = "drafts/{slug}/"
+DRAFT_SAVE_AS = DRAFT_URL + "index.html"
+PAGE_URL = "{slug}/"
+PAGE_SAVE_AS = PAGE_URL + "index.html"
+CATEGORY_URL = "category/{slug}/"
+CATEGORY_SAVE_AS = CATEGORY_URL + "index.html"
+TAG_URL = "tag/{slug}/"
+TAG_SAVE_AS = TAG_URL + "index.html"
+AUTHOR_URL = "author/{slug}/"
+AUTHOR_SAVE_AS = AUTHOR_URL + "index.html"
+ARCHIVES_SAVE_AS = "archives/index.html"
+CATEGORIES_SAVE_AS = "categories/index.html"
+TAGS_SAVE_AS = "tags/index.html"
+AUTHORS_SAVE_AS = ""
+YEAR_ARCHIVE_SAVE_AS = ""
+MONTH_ARCHIVE_SAVE_AS = ""
+
+DEFAULT_PAGINATION = 4
+PAGINATION_PATTERNS = (
+    (1, "{url}", "{save_as}"),
+    (2, "{base_name}/page/{number}/", "{base_name}/page/{number}/index.html"),
+)
+
+STATIC_PATHS = ["images", "extra"]
+EXTRA_PATH_METADATA = {
+    "extra/robots.txt": {"path": "robots.txt"},
+    "extra/favicon.ico": {"path": "favicon.ico"},
+}
+
+# Feeds are a production concern; development builds stay fast and quiet.
+FEED_ALL_ATOM = None
+CATEGORY_FEED_ATOM = None
+TRANSLATION_FEED_ATOM = None
+AUTHOR_FEED_ATOM = None
+AUTHOR_FEED_RSS = None
+
+SITEMAP = {
+    "format": "xml",
+    "priorities": {"articles": 0.8, "indexes": 0.5, "pages": 0.6},
+    "changefreqs": {"articles": "monthly", "indexes": "daily", "pages": "monthly"},
+}
+
+# Everything the build writes besides the web root (server config, asset manifest,
+# release manifest). Never inside OUTPUT_PATH; the serverconfig plugin checks that.
+DEPLOY_BUILD_PATH = str(HERE / "deploy" / "build")
+# `fab publish` overrides this with `-e RELEASE_ID='"<id>"'`; health checks expect it.
+RELEASE_ID = "dev"
+
+# The nginx backends behind haproxy, and the balancer. One list for the server config
+# (haproxy `server` lines, nginx listeners) and for `fab publish` (where to ship).
+# For development: one backend on this machine.
+BACKENDS = [
+    {
+        "name": "web1",
+        "address": "127.0.0.1",
+        "port": 8080,
+        "h2_port": 8081,
+        "root": str(HERE / ".cache" / "srv"),
+        "ssh_host": "127.0.0.1",
+        "ssh_port": 22,
+        "ssh_user": "deploy",
+    },
+]
+BALANCER = {
+    "address": "127.0.0.1",
+    "ssh_host": "127.0.0.1",
+    "ssh_port": 22,
+    "ssh_user": "deploy",
+}

@@ -1,0 +1,59 @@
+"""Production build: absolute URLs, feeds, minified and precompressed output.
+
+Build with `pelican content -s publishconf.py --fatal warnings` (what `fab publish` does).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.append(str(Path(__file__).resolve().parent))
+
+from pelicanconf import *  # noqa: F403
+
+SITEURL = os.environ.get("BLOG_SITEURL", "https://blog.example.org")
+RELATIVE_URLS = False
+DELETE_OUTPUT_DIRECTORY = True
+
+FEED_DOMAIN = SITEURL
+FEED_ALL_ATOM = "feeds/all.atom.xml"
+CATEGORY_FEED_ATOM = "feeds/{slug}.atom.xml"
+
+# Build-time page speed (minify, fingerprint, precompress, images): on for production.
+WEBPERF_ENABLED = True
+
+# Production inventory. Hosts are placeholders for a real deployment to replace.
+BACKENDS = [
+    {
+        "name": "web1",
+        "address": "10.0.0.11",
+        "port": 80,
+        "h2_port": 81,
+        "root": "/srv/blog",
+        "ssh_host": "web1.example.org",
+        "ssh_port": 22,
+        "ssh_user": "deploy",
+    },
+    {
+        "name": "web2",
+        "address": "10.0.0.12",
+        "port": 80,
+        "h2_port": 81,
+        "root": "/srv/blog",
+        "ssh_host": "web2.example.org",
+        "ssh_port": 22,
+        "ssh_user": "deploy",
+    },
+]
+BALANCER = {
+    "address": "10.0.0.10",
+    "ssh_host": "lb.example.org",
+    "ssh_port": 22,
+    "ssh_user": "deploy",
+}
+
+# Stats credentials come from the environment, never from a file in the repository.
+HAPROXY_STATS_USER = os.environ.get("HAPROXY_STATS_USER")
+HAPROXY_STATS_PASSWORD = os.environ.get("HAPROXY_STATS_PASSWORD")

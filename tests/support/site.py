@@ -1,0 +1,61 @@
+"""Building the real site into a temp dir, the way `make site` and `fab publish` do."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PELICAN = Path(sys.executable).parent / "pelican"
+
+# Publish builds refuse to emit a stats page without real credentials.
+TEST_STATS_ENV = {
+    "HAPROXY_STATS_USER": "statsreader",
+    "HAPROXY_STATS_PASSWORD": "correct-horse-battery-staple",
+}
+
+
+@dataclass(frozen=True)
+class Build:
+    """Where one build put the web root and the deploy artefacts."""
+
+    output: Path
+    deploy_build: Path
+    result: subprocess.CompletedProcess[str]
+
+
+def build_site(
+    tmp: Path,
+    settings: str = "pelicanconf.py",
+    *,
+    content: Path | None = None,
+    extra: dict[str, object] | None = None,
+    env: dict[str, str] | None = None,
+    fatal_warnings: bool = True,
+    check: bool = True,
+) -> Build:
+    """Run `pelican` with `settings` into `tmp/output` and `tmp/deploy-build`."""
+    output, deploy_build = tmp / "output", tmp / "deploy-build"
+    overrides = {"DEPLOY_BUILD_PATH": str(deploy_build), **(extra or {})}
+    argv = [str(PELICAN), str(content or REPO / "content"), "-s", str(REPO / settings)]
+    argv += ["-o", str(output)]
+    if fatal_warnings:
+        argv += ["--fatal", "warnings"]
+    argv += ["-e", *(f"{key}={json.dumps(value)}" for key, value in overrides.items())]
+    result = subprocess.run(
+        argv,
+        cwd=REPO,
+        env={**os.environ, **TEST_STATS_ENV, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"pelican failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
+    return Build(output, deploy_build, result)

@@ -39,18 +39,26 @@ TAG_URL = "tag/{slug}/"
 TAG_SAVE_AS = TAG_URL + "index.html"
 AUTHOR_URL = "author/{slug}/"
 AUTHOR_SAVE_AS = AUTHOR_URL + "index.html"
-ARCHIVES_SAVE_AS = "archives/index.html"
-CATEGORIES_SAVE_AS = "categories/index.html"
-TAGS_SAVE_AS = "tags/index.html"
+ARCHIVES_URL = "archives/"
+ARCHIVES_SAVE_AS = ARCHIVES_URL + "index.html"
+CATEGORIES_URL = "categories/"
+CATEGORIES_SAVE_AS = CATEGORIES_URL + "index.html"
+TAGS_URL = "tags/"
+TAGS_SAVE_AS = TAGS_URL + "index.html"
 AUTHORS_SAVE_AS = ""
 YEAR_ARCHIVE_SAVE_AS = ""
 MONTH_ARCHIVE_SAVE_AS = ""
 
+# The index is the home page: its first page lives at the site root.
+INDEX_URL = ""
 DEFAULT_PAGINATION = 4
 PAGINATION_PATTERNS = (
     (1, "{url}", "{save_as}"),
     (2, "{base_name}/page/{number}/", "{base_name}/page/{number}/index.html"),
 )
+
+# Theme variables (theme/templates): Open Graph locale of every page.
+OG_LOCALE = "en_GB"
 
 STATIC_PATHS = ["images", "extra"]
 EXTRA_PATH_METADATA = {

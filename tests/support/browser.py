@@ -1,0 +1,104 @@
+"""Headless Chromium (Debian's, driven by Playwright) against a built site served locally."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from playwright.sync_api import Browser, Playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    """Serves files without writing an access log line per request to stderr."""
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@contextmanager
+def serve(root: Path) -> Iterator[str]:
+    """Serve `root` on 127.0.0.1 (a free port) in a thread; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    """Debian's Chromium, headless, with nothing that talks to the network on its own."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+@dataclass
+class PageVisit:
+    """What one page load in one viewport looked like."""
+
+    url: str
+    width: int
+    scroll_width: int = 0
+    client_width: int = 0
+    console_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+
+    @property
+    def overflows(self) -> bool:
+        return self.scroll_width > self.client_width
+
+
+def visit(
+    browser: Browser, url: str, width: int, screenshot: Path, color_scheme: str = "light"
+) -> PageVisit:
+    """Load `url` at `width` CSS pixels, record errors and overflow, save a full-page shot."""
+    result = PageVisit(url, width)
+    context = browser.new_context(
+        viewport={"width": width, "height": 800}, color_scheme=color_scheme
+    )
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.on(
+            "console",
+            lambda msg: result.console_errors.append(msg.text) if msg.type == "error" else None,
+        )
+        page.on("pageerror", lambda error: result.console_errors.append(str(error)))
+        page.on(
+            "requestfailed",
+            lambda request: result.failed_requests.append(f"{request.url}: {request.failure}"),
+        )
+        page.on(
+            "response",
+            lambda response: result.failed_requests.append(f"{response.url}: {response.status}")
+            if response.status >= 400
+            else None,
+        )
+        page.goto(url, wait_until="load")
+        result.scroll_width, result.client_width = page.evaluate(
+            "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(screenshot), full_page=True)
+    finally:
+        context.close()
+    return result

@@ -85,6 +85,10 @@ DEPLOY_BUILD_PATH = str(HERE / "deploy" / "build")
 # `fab publish` overrides this with `-e RELEASE_ID='"<id>"'`; health checks expect it.
 RELEASE_ID = "dev"
 
+# Build-time page speed (plugins/webperf): off here, on in publishconf. Its content-hash cache
+# lives outside OUTPUT_PATH because publish builds delete the output directory.
+WEBPERF_CACHE_PATH = str(HERE / ".cache" / "webperf")
+
 # The nginx backends behind haproxy, and the balancer. One list for the server config
 # (haproxy `server` lines, nginx listeners) and for `fab publish` (where to ship).
 # For development: one backend on this machine.

@@ -1,0 +1,220 @@
+"""Rewriting HTML pages: fingerprinted references, sized and lazy images, then minifying.
+
+Pelican, docutils and Pygments always quote attribute values and escape `<` in text, so a
+tag-level scan is exact for their output; raw-text elements (script, style) and comments
+are stepped over whole so nothing inside them is taken for a tag.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import urls
+from .images import ImageInfo
+from .minify import minify_page
+
+_ATTR = r"""[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?"""
+_TOKEN = re.compile(
+    r"<!--.*?-->"
+    rf"|<(?P<raw>script|style)\b(?P<raw_attrs>(?:\s+{_ATTR})*)\s*>(?P<body>.*?)</(?P=raw)\s*>"
+    rf"|<(?P<name>[a-zA-Z][a-zA-Z0-9-]*)(?P<attrs>(?:\s+{_ATTR})*)\s*/?>",
+    re.DOTALL | re.IGNORECASE,
+)
+_ONE_ATTR = re.compile(
+    r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""", re.DOTALL
+)
+CSS_URL = re.compile(r"""url\(\s*(["']?)([^"')]+?)\1\s*\)|@import\s+(["'])([^"']+)\3""")
+
+URL_ATTRIBUTES = frozenset({"href", "src", "poster"})
+SRCSET_ATTRIBUTES = frozenset({"srcset", "imagesrcset"})
+
+Attributes = list[tuple[str, str | None]]
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything page rewriting needs, shared with worker processes once."""
+
+    siteurl: str
+    assets: Mapping[str, str]  # original → fingerprinted, root-relative
+    images: Mapping[str, ImageInfo]  # original root-relative path → size and variants
+    image_sizes: str
+    minify: bool
+    minify_options: Mapping[str, bool]
+    # Originals still present in the web root: a page naming one keeps it alive.
+    originals: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class PageOutcome:
+    """What rewriting one page did."""
+
+    path: str
+    referenced: frozenset[str]
+    images: int
+
+
+def parse_attributes(text: str) -> Attributes:
+    """Attributes of a tag as (name, unescaped value or None) in document order."""
+    result: Attributes = []
+    for match in _ONE_ATTR.finditer(text):
+        name, double, single, bare = match.groups()
+        value = next((v for v in (double, single, bare) if v is not None), None)
+        result.append((name.lower(), None if value is None else html.unescape(value)))
+    return result
+
+
+def render_tag(name: str, attributes: Attributes) -> str:
+    """A start tag with every value double-quoted and escaped."""
+    parts = [name]
+    for key, value in attributes:
+        parts.append(key if value is None else f'{key}="{html.escape(value, quote=True)}"')
+    return "<" + " ".join(parts) + ">"
+
+
+def rewrite_url(url: str, referrer: str, context: Context) -> str:
+    """`url` pointing at its asset's fingerprinted name when the asset was fingerprinted."""
+    target = urls.resolve(url, referrer, context.siteurl)
+    if target is None or target not in context.assets:
+        return url
+    return urls.rename(url, context.assets[target].rsplit("/", 1)[-1])
+
+
+def rewrite_srcset(value: str, referrer: str, context: Context) -> str:
+    """Each candidate URL of a srcset rewritten; descriptors kept."""
+    candidates = []
+    for candidate in value.split(","):
+        bits = candidate.strip().split(None, 1)
+        if bits:
+            bits[0] = rewrite_url(bits[0], referrer, context)
+            candidates.append(" ".join(bits))
+    return ", ".join(candidates)
+
+
+def rewrite_css(text: str, referrer: str, context: Context) -> str:
+    """url() and @import references in CSS rewritten, relative to `referrer`."""
+
+    def replace(match: re.Match[str]) -> str:
+        if match[2] is not None:
+            quote = match[1]
+            return f"url({quote}{rewrite_url(match[2], referrer, context)}{quote})"
+        quote = match[3]
+        return f"@import {quote}{rewrite_url(match[4], referrer, context)}{quote}"
+
+    return CSS_URL.sub(replace, text)
+
+
+def _srcset(candidates: tuple[tuple[str, int], ...], base: str) -> str:
+    # Candidates are root-relative; write them the way the page wrote its own src, so
+    # relative-URL development builds stay relative and publish builds stay absolute.
+    return ", ".join(f"{urls.rename(base, path.rsplit('/', 1)[-1])} {w}w" for path, w in candidates)
+
+
+def _size_image(
+    attributes: Attributes, referrer: str, context: Context, first: bool
+) -> tuple[Attributes, str | None]:
+    """Width/height, lazy loading and srcset for one <img>; returns it and a WebP <source>."""
+    values = dict(attributes)
+    src = values.get("src") or ""
+    target = urls.resolve(src, referrer, context.siteurl)
+    info = context.images.get(target) if target else None
+    extra: Attributes = []
+    source_tag = None
+    if info is not None:
+        width, height = values.get("width"), values.get("height")
+        if width is None and height is None:
+            extra += [("width", str(info.width)), ("height", str(info.height))]
+        elif height is None and width and width.isdigit():
+            extra.append(("height", str(round(int(width) * info.height / info.width))))
+        elif width is None and height and height.isdigit():
+            extra.append(("width", str(round(int(height) * info.width / info.height))))
+        if "srcset" not in values and (info.same_format or info.webp):
+            own = (*info.same_format, (context.assets.get(target, target), info.width))
+            extra += [
+                ("srcset", _srcset(own, src)),
+                ("sizes", context.image_sizes),
+            ]
+            if info.webp:
+                webp = _srcset(info.webp, src)
+                source_tag = render_tag(
+                    "source",
+                    [("type", "image/webp"), ("srcset", webp), ("sizes", context.image_sizes)],
+                )
+    if not first:
+        if "loading" not in values:
+            extra.append(("loading", "lazy"))
+        if "decoding" not in values:
+            extra.append(("decoding", "async"))
+    return attributes + extra, source_tag
+
+
+def rewrite_markup(text: str, referrer: str, context: Context) -> tuple[str, int]:
+    """A page with its references fingerprinted and its images sized; and the image count."""
+    images = 0
+
+    def attributes_of(raw: str) -> tuple[Attributes, bool]:
+        attributes = parse_attributes(raw)
+        changed = False
+        for index, (key, value) in enumerate(attributes):
+            if value is None:
+                continue
+            if key in URL_ATTRIBUTES:
+                new = rewrite_url(value, referrer, context)
+            elif key in SRCSET_ATTRIBUTES:
+                new = rewrite_srcset(value, referrer, context)
+            elif key == "style":
+                new = rewrite_css(value, referrer, context)
+            elif key == "content" and value.startswith(("http://", "https://", "/")):
+                new = rewrite_url(value, referrer, context)
+            else:
+                continue
+            if new != value:
+                attributes[index] = (key, new)
+                changed = True
+        return attributes, changed
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal images
+        if match["raw"]:
+            name = match["raw"]
+            attributes, changed = attributes_of(match["raw_attrs"])
+            body = match["body"]
+            if name.lower() == "style":
+                body = rewrite_css(body, referrer, context)
+            if not changed and body == match["body"]:
+                return match[0]
+            opening = match[0][: match.start("body") - match.start()]
+            head = render_tag(name, attributes) if changed else opening
+            return f"{head}{body}</{name}>"
+        if not match["name"]:
+            return match[0]
+        name = match["name"].lower()
+        attributes, changed = attributes_of(match["attrs"])
+        if name != "img":
+            return render_tag(match["name"], attributes) if changed else match[0]
+        # The original src is what the image's size is looked up by: size before renaming.
+        original = parse_attributes(match["attrs"])
+        sized, source_tag = _size_image(original, referrer, context, first=images == 0)
+        images += 1
+        renamed = dict(attributes)
+        final = [(key, renamed.get(key, value)) for key, value in sized]
+        tag = render_tag("img", final)
+        return f"<picture>{source_tag}{tag}</picture>" if source_tag else tag
+
+    return _TOKEN.sub(replace, text), images
+
+
+def process_page(path: Path, referrer: str, context: Context) -> PageOutcome:
+    """Rewrite, minify and save one page; report which originals it still names."""
+    before = path.read_text(encoding="utf-8")
+    text, images = rewrite_markup(before, referrer, context)
+    if context.minify:
+        text = minify_page(text, context.minify_options)
+    if text != before:
+        path.write_text(text, encoding="utf-8")
+    referenced = frozenset(original for original in context.originals if original in text)
+    return PageOutcome(referrer, referenced, images)

@@ -118,14 +118,21 @@ def make_variants(
     webp: bool,
     webp_quality: int,
     max_ratio: float,
+    min_saving: int,
     cache_root: Path,
 ) -> list[Variant]:
     """Resized copies in the source format and WebP copies of a raster image, where they pay.
 
-    A resized copy stays when it is at most `max_ratio` of the original's bytes. WebP is
-    offered only when the full-size WebP is at most `max_ratio` of the original; it then
-    comes at every width the source format has, so browsers that pick WebP lose nothing.
+    A copy stays when it is at most `max_ratio` of the bytes it replaces and saves at least
+    `min_saving` of them: a narrower copy replaces the full-size file of its format, the
+    full-size WebP replaces the original. Narrower WebP copies come only with the full-size
+    one, so a browser that picks WebP can always get the full resolution.
     """
+
+    def pays(encoded: bytes, instead_of: bytes) -> bool:
+        saving = len(instead_of) - len(encoded)
+        return len(encoded) <= max_ratio * len(instead_of) and saving >= min_saving
+
     fmt = RASTER[path.suffix.lower()]
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
@@ -136,26 +143,23 @@ def make_variants(
         # test below then drops that variant.
         source = opened.convert("RGBA" if opened.has_transparency_data else "RGB")
     stem, ext = path.stem, path.suffix.lower()
+    narrower = [width for width in widths if width < source.width]
     variants: list[Variant] = []
-    kept_widths: list[int] = []
-    for width in widths:
-        if width >= source.width:
-            continue
+    for width in narrower:
         encoded = _cached_encode(source, digest, width, fmt, 0, False, cache_root)
-        if len(encoded) <= max_ratio * len(data):
-            mime = Image.MIME[fmt]
-            variants.append(Variant(f"{stem}-{width}w{ext}", width, mime, encoded))
-            kept_widths.append(width)
+        if pays(encoded, data):
+            variants.append(Variant(f"{stem}-{width}w{ext}", width, Image.MIME[fmt], encoded))
     if webp:
         lossless = fmt != "JPEG"
         full = _cached_encode(
             source, digest, source.width, "WEBP", webp_quality, lossless, cache_root
         )
-        if len(full) <= max_ratio * len(data):
-            for width in kept_widths:
+        if pays(full, data):
+            for width in narrower:
                 encoded = _cached_encode(
                     source, digest, width, "WEBP", webp_quality, lossless, cache_root
                 )
-                variants.append(Variant(f"{stem}-{width}w.webp", width, "image/webp", encoded))
+                if pays(encoded, full):
+                    variants.append(Variant(f"{stem}-{width}w.webp", width, "image/webp", encoded))
             variants.append(Variant(f"{stem}.webp", source.width, "image/webp", full))
     return variants

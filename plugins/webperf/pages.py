@@ -29,7 +29,8 @@ _ONE_ATTR = re.compile(
 )
 CSS_URL = re.compile(r"""url\(\s*(["']?)([^"')]+?)\1\s*\)|@import\s+(["'])([^"']+)\3""")
 
-URL_ATTRIBUTES = frozenset({"href", "src", "poster"})
+# `data`: docutils shows SVG images through <object data=…>.
+URL_ATTRIBUTES = frozenset({"href", "src", "poster", "data"})
 SRCSET_ATTRIBUTES = frozenset({"srcset", "imagesrcset"})
 
 Attributes = list[tuple[str, str | None]]
@@ -132,18 +133,15 @@ def _size_image(
             extra.append(("height", str(round(int(width) * info.height / info.width))))
         elif width is None and height and height.isdigit():
             extra.append(("width", str(round(int(height) * info.width / info.height))))
-        if "srcset" not in values and (info.same_format or info.webp):
+        if "srcset" not in values and info.same_format:
             own = (*info.same_format, (context.assets.get(target, target), info.width))
-            extra += [
-                ("srcset", _srcset(own, src)),
-                ("sizes", context.image_sizes),
-            ]
-            if info.webp:
-                webp = _srcset(info.webp, src)
-                source_tag = render_tag(
-                    "source",
-                    [("type", "image/webp"), ("srcset", webp), ("sizes", context.image_sizes)],
-                )
+            extra += [("srcset", _srcset(own, src)), ("sizes", context.image_sizes)]
+        if "srcset" not in values and info.webp:
+            webp = _srcset(info.webp, src)
+            source_tag = render_tag(
+                "source",
+                [("type", "image/webp"), ("srcset", webp), ("sizes", context.image_sizes)],
+            )
     if not first:
         if "loading" not in values:
             extra.append(("loading", "lazy"))

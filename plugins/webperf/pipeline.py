@@ -134,6 +134,7 @@ def _images(
                 settings.webp,
                 settings.webp_quality,
                 settings.variant_max_ratio,
+                settings.variant_min_saving,
                 settings.cache,
             )
             for variant in variants:

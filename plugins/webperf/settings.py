@@ -42,13 +42,16 @@ DEFAULTS: dict[str, Any] = {
     "WEBPERF_FINGERPRINT_PATHS": ["images", "favicon.ico"],
     # Widths (px) of resized image variants; only those narrower than the original are made.
     "WEBPERF_IMAGE_WIDTHS": [480, 960, 1440],
-    # The `sizes` attribute given with a srcset: how wide the image shows in the layout.
-    "WEBPERF_IMAGE_SIZES": "(max-width: 46rem) 100vw, 46rem",
+    # The `sizes` attribute given with a srcset: how wide an image shows in the theme (the
+    # .wrap column, 46rem less its 1.25rem padding each side).
+    "WEBPERF_IMAGE_SIZES": "(max-width: 46rem) calc(100vw - 2.5rem), 43.5rem",
     "WEBPERF_WEBP": True,
     # Lossy WebP quality for photographs (JPEG); PNG and GIF sources go lossless.
     "WEBPERF_WEBP_QUALITY": 82,
     # A variant is kept only when it is at most this fraction of the bytes it would replace.
     "WEBPERF_VARIANT_MAX_RATIO": 0.9,
+    # ... and saves at least this many bytes: below that, the extra markup costs more.
+    "WEBPERF_VARIANT_MIN_SAVING": 2048,
     "WEBPERF_PRECOMPRESS": True,
     "WEBPERF_PRECOMPRESS_EXTENSIONS": [
         "atom",
@@ -94,6 +97,7 @@ class WebperfSettings:
     webp: bool
     webp_quality: int
     variant_max_ratio: float
+    variant_min_saving: int
     precompress: bool
     precompress_extensions: frozenset[str]
     gzip_level: int
@@ -213,6 +217,7 @@ def get_settings(settings: Mapping[str, Any]) -> WebperfSettings:
         webp=_bool(merged, "WEBPERF_WEBP"),
         webp_quality=_int(merged, "WEBPERF_WEBP_QUALITY", 1, 100),
         variant_max_ratio=float(ratio),
+        variant_min_saving=_int(merged, "WEBPERF_VARIANT_MIN_SAVING", 0, 10**9),
         precompress=_bool(merged, "WEBPERF_PRECOMPRESS"),
         precompress_extensions=frozenset(extensions),
         gzip_level=_int(merged, "WEBPERF_GZIP_LEVEL", 1, 9),

@@ -22,6 +22,9 @@ THEME = "theme"
 TIMEZONE = "Europe/London"
 DEFAULT_LANG = "en"
 DEFAULT_DATE_FORMAT = "%-d %B %Y"
+# Pelican stops reading a post at docutils' first warning but swallows the message; sending
+# docutils' report to stderr (None) keeps "<file>:<line>: (ERROR/3) ..." in the build log.
+DOCUTILS_SETTINGS = {"warning_stream": None}
 
 PLUGIN_PATHS = ["plugins"]
 PLUGINS = ["sitemap", "neighbors", "serverconfig", "webperf"]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from playwright.sync_api import Browser, Playwright
+from playwright.sync_api import Browser, ConsoleMessage, Playwright, Request, Response
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -27,7 +27,7 @@ CHROMIUM_ARGS = [
 class _QuietHandler(SimpleHTTPRequestHandler):
     """Serves files without writing an access log line per request to stderr."""
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -78,21 +78,10 @@ def visit(
     try:
         page = context.new_page()
         page.set_default_timeout(15_000)
-        page.on(
-            "console",
-            lambda msg: result.console_errors.append(msg.text) if msg.type == "error" else None,
-        )
+        page.on("console", lambda message: _note_console(result, message))
         page.on("pageerror", lambda error: result.console_errors.append(str(error)))
-        page.on(
-            "requestfailed",
-            lambda request: result.failed_requests.append(f"{request.url}: {request.failure}"),
-        )
-        page.on(
-            "response",
-            lambda response: result.failed_requests.append(f"{response.url}: {response.status}")
-            if response.status >= 400
-            else None,
-        )
+        page.on("requestfailed", lambda request: _note_failure(result, request))
+        page.on("response", lambda response: _note_response(result, response))
         page.goto(url, wait_until="load")
         result.scroll_width, result.client_width = page.evaluate(
             "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
@@ -102,3 +91,17 @@ def visit(
     finally:
         context.close()
     return result
+
+
+def _note_console(result: PageVisit, message: ConsoleMessage) -> None:
+    if message.type == "error":
+        result.console_errors.append(message.text)
+
+
+def _note_failure(result: PageVisit, request: Request) -> None:
+    result.failed_requests.append(f"{request.url}: {request.failure}")
+
+
+def _note_response(result: PageVisit, response: Response) -> None:
+    if response.status >= 400:
+        result.failed_requests.append(f"{response.url}: HTTP {response.status}")

@@ -1,0 +1,304 @@
+"""The blog as built: URLs, links, feeds, sitemap, valid HTML, and what the theme promises."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from pelican.settings import DEFAULT_CONFIG
+from pelican.utils import slugify
+
+import pelicanconf
+import publishconf
+from tests.support import html
+from tests.support.site import REPO, Build, build_site
+
+CONTENT = REPO / "content"
+ATOM = "{http://www.w3.org/2005/Atom}"
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+METADATA = re.compile(r"^:(\w+):[ \t]*(.*)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A post or page as its reStructuredText source declares it."""
+
+    path: Path
+    title: str
+    meta: dict[str, str]
+
+
+def read_source(path: Path) -> Source:
+    text = path.read_text(encoding="utf-8")
+    title = text.lstrip().splitlines()[0].strip()
+    return Source(path, title, dict(METADATA.findall(text)))
+
+
+def published(sources: list[Source]) -> list[Source]:
+    return [s for s in sources if s.meta.get("status", "published") == "published"]
+
+
+POSTS = published([read_source(p) for p in sorted(CONTENT.glob("*.rst"))])
+PAGES = [read_source(p) for p in sorted((CONTENT / "pages").glob("*.rst"))]
+
+
+def post_path(post: Source) -> str:
+    """Where a post must live: /YYYY/MM/DD/slug/ (the public URL contract)."""
+    date = dt.datetime.fromisoformat(post.meta["date"])
+    return f"{date:%Y/%m/%d}/{post.meta['slug']}/"
+
+
+def slug_of(name: str) -> str:
+    """The slug Pelican gives a category or tag called `name` (they share the slug rules)."""
+    return slugify(name.strip(), regex_subs=DEFAULT_CONFIG["SLUG_REGEX_SUBSTITUTIONS"])
+
+
+def page_path(page: Source) -> str:
+    return page.meta.get("save_as") or f"{page.meta.get('slug', page.path.stem)}/index.html"
+
+
+@pytest.fixture(params=["dev_build", "publish_build"])
+def any_build(request: pytest.FixtureRequest) -> tuple[Build, str]:
+    """Each build with the SITEURL its absolute links start with ('' for relative URLs)."""
+    siteurl = "" if request.param == "dev_build" else publishconf.SITEURL
+    return request.getfixturevalue(request.param), siteurl
+
+
+def test_there_are_six_published_posts():
+    assert len(POSTS) == 6, [p.path.name for p in POSTS]
+
+
+@pytest.mark.parametrize("post", POSTS, ids=lambda p: p.meta["slug"])
+def test_every_post_is_at_its_dated_url(dev_build: Build, post: Source):
+    page = dev_build.output / post_path(post) / "index.html"
+    assert page.is_file(), f"{post.path.name} not at /{post_path(post)}"
+    assert html.parse(page).find(".//h1").text == post.title
+
+
+def test_pages_and_listing_pages_exist(dev_build: Build):
+    out = dev_build.output
+    for page in PAGES:
+        assert (out / page_path(page)).is_file(), page.path.name
+    assert (out / "404.html").is_file()
+    for listing in ("archives", "categories", "tags", "author/kura"):
+        assert (out / listing / "index.html").is_file(), listing
+    for post in POSTS:
+        category = slug_of(post.meta["category"])
+        assert (out / "category" / category / "index.html").is_file(), category
+        for tag in post.meta["tags"].split(","):
+            assert (out / "tag" / slug_of(tag) / "index.html").is_file(), tag
+
+
+def test_index_paginates(dev_build: Build):
+    per_page = pelicanconf.DEFAULT_PAGINATION
+    pages = -(-len(POSTS) // per_page)
+    assert pages > 1, "the index should need more than one page"
+    first = html.parse(dev_build.output / "index.html")
+    assert len(first.findall(".//ol[@class='posts']/li")) == per_page
+    assert first.find(".//a[@rel='next']").get("href") == "./page/2/"
+    listed = 0
+    for number in range(1, pages + 1):
+        path = "index.html" if number == 1 else f"page/{number}/index.html"
+        listed += len(html.parse(dev_build.output / path).findall(".//ol[@class='posts']/li"))
+    assert listed == len(POSTS)
+    assert not (dev_build.output / f"page/{pages + 1}").exists()
+
+
+def test_posts_link_to_their_neighbours(dev_build: Build):
+    ordered = sorted(POSTS, key=lambda p: p.meta["date"])
+    for index, post in enumerate(ordered):
+        page = html.parse(dev_build.output / post_path(post) / "index.html")
+        nav = page.find(".//nav[@class='neighbours']")
+        rels = {a.get("rel"): a.get("href") for a in nav.iter("a")}
+        older = ordered[index - 1] if index > 0 else None
+        newer = ordered[index + 1] if index + 1 < len(ordered) else None
+        assert ("prev" in rels) == (older is not None), post.meta["slug"]
+        assert ("next" in rels) == (newer is not None), post.meta["slug"]
+        if older:
+            assert rels["prev"].endswith(post_path(older))
+        if newer:
+            assert rels["next"].endswith(post_path(newer))
+
+
+def test_every_internal_reference_resolves(any_build: tuple[Build, str]):
+    build, siteurl = any_build
+    root = build.output.resolve()
+    ids = functools.cache(html.element_ids)
+    broken = []
+    for page in html.html_files(root):
+        for ref in html.references(page):
+            target = html.local_target(root, ref, siteurl)
+            if target is None:
+                continue
+            target, anchor = target.resolve(), html.fragment(ref)
+            where = f"{page.relative_to(root)}: <{ref.tag} {ref.attribute}={ref.url!r}>"
+            if not (target.is_relative_to(root) and target.is_file()):
+                broken.append(f"{where} -> missing {target}")
+            elif anchor and target.suffix == ".html" and anchor not in ids(target):
+                broken.append(f"{where} -> no id {anchor!r}")
+    assert not broken, "\n".join(broken)
+
+
+def test_every_page_parses_without_errors(any_build: tuple[Build, str]):
+    build, _ = any_build
+    problems = {
+        str(page.relative_to(build.output)): errors
+        for page in html.html_files(build.output)
+        if (errors := html.parse_errors(page))
+    }
+    assert not problems
+
+
+def test_no_inline_style_or_script(any_build: tuple[Build, str]):
+    """The server's Content-Security-Policy blocks inline styles and scripts: emit none."""
+    build, _ = any_build
+    offenders = []
+    for page in html.html_files(build.output):
+        tree = html.parse(page)
+        for element in tree.iter():
+            if element.tag in ("style", "script") or element.get("style") is not None:
+                offenders.append(f"{page.relative_to(build.output)}: <{element.tag}>")
+            if any(name.startswith("on") for name in element.attrib):
+                offenders.append(f"{page.relative_to(build.output)}: event handler")
+    assert not offenders
+
+
+def test_every_page_has_the_head_a_search_engine_needs(any_build: tuple[Build, str]):
+    build, siteurl = any_build
+    for page in html.html_files(build.output):
+        name = str(page.relative_to(build.output))
+        tree = html.parse(page)
+        assert tree.get("lang"), name
+        assert len(tree.findall(".//h1")) == 1, name
+        assert tree.find(".//meta[@name='viewport']") is not None, name
+        description = tree.find(".//meta[@name='description']").get("content")
+        assert description and "<" not in description, name
+        canonical = tree.find(".//link[@rel='canonical']").get("href")
+        assert canonical.startswith(siteurl + "/") if siteurl else canonical, name
+        assert tree.find(".//meta[@property='og:title']").get("content"), name
+        assert tree.find(".//meta[@property='og:url']").get("content") == canonical, name
+        assert tree.find(".//a[@class='skip']").get("href") == "#main", name
+        assert tree.find(".//main[@id='main']") is not None, name
+        feeds = tree.findall(".//link[@type='application/atom+xml']")
+        assert bool(feeds) == bool(siteurl), f"{name}: feed links only when feeds are built"
+
+
+def test_post_head_describes_the_post(publish_build: Build):
+    for post in POSTS:
+        path = post_path(post)
+        tree = html.parse(publish_build.output / path / "index.html")
+        canonical = tree.find(".//link[@rel='canonical']").get("href")
+        assert canonical == f"{publishconf.SITEURL}/{path}"
+        assert tree.find(".//meta[@property='og:type']").get("content") == "article"
+        description = tree.find(".//meta[@name='description']").get("content")
+        assert description.split()[:3] == post.meta["summary"].split()[:3]
+        hrefs = {link.get("href") for link in tree.findall(".//link[@rel='alternate']")}
+        category = slug_of(post.meta["category"])
+        assert f"{publishconf.SITEURL}/feeds/{category}.atom.xml" in hrefs
+
+
+def test_atom_feeds_hold_every_post(publish_build: Build):
+    feeds = publish_build.output / "feeds"
+    expected = {f"{publishconf.SITEURL}/{post_path(p)}" for p in POSTS}
+
+    def entry_links(feed: Path) -> set[str]:
+        root = ET.parse(feed).getroot()
+        assert root.tag == f"{ATOM}feed", feed.name
+        return {e.find(f"{ATOM}link").get("href") for e in root.iter(f"{ATOM}entry")}
+
+    assert entry_links(feeds / "all.atom.xml") == expected
+    by_category: set[str] = set()
+    for post in POSTS:
+        feed = feeds / f"{slug_of(post.meta['category'])}.atom.xml"
+        links = entry_links(feed)
+        assert f"{publishconf.SITEURL}/{post_path(post)}" in links
+        by_category |= links
+    assert by_category == expected
+
+
+def test_sitemap_lists_every_post_and_page(publish_build: Build):
+    tree = ET.parse(publish_build.output / "sitemap.xml")
+    locs = {loc.text for loc in tree.iter(f"{SITEMAP}loc")}
+    for post in POSTS:
+        assert f"{publishconf.SITEURL}/{post_path(post)}" in locs, post.path.name
+    for page in PAGES:
+        url = f"{publishconf.SITEURL}/{page_path(page).removesuffix('index.html')}"
+        if page.meta.get("status") == "hidden":
+            assert url not in locs, page.path.name
+        else:
+            assert url in locs, page.path.name
+
+
+def test_publish_build_prints_no_warning(publish_build: Build):
+    output = publish_build.result.stdout + publish_build.result.stderr
+    assert "WARNING" not in output
+    assert "ERROR" not in output
+
+
+def test_static_extras_are_at_the_root(dev_build: Build):
+    robots = (dev_build.output / "robots.txt").read_text()
+    assert robots.startswith("User-agent: *\n")
+    assert (dev_build.output / "favicon.ico").read_bytes()[:4] == b"\x00\x00\x01\x00"
+
+
+def test_stylesheet_is_small_and_self_contained(dev_build: Build):
+    css = (dev_build.output / "theme" / "css" / "style.css").read_text()
+    assert len(css.encode()) < 6 * 1024
+    assert "@import" not in css and "url(" not in css
+    assert "prefers-color-scheme: dark" in css
+    assert ".highlight" in css
+
+
+BROKEN_DIRECTIVE = """A post with a typo
+##################
+
+:date: 2014-01-01 10:00
+:category: coding
+:slug: broken-directive
+:summary: This one has a directive docutils does not know.
+
+The first paragraph is fine.
+
+.. code-blok:: python
+
+    print("never highlighted")
+"""
+
+NO_TITLE = """:date: 2014-01-02 10:00
+:category: coding
+:slug: no-title
+:summary: This one forgot its title.
+
+Just a paragraph, with nothing above it.
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        (
+            "broken-directive.rst",
+            BROKEN_DIRECTIVE,
+            r'broken-directive\.rst:11: \(ERROR/3\) Unknown directive type "code-blok"',
+        ),
+        ("no-title.rst", NO_TITLE, r"title missing in file \S*/no-title\.rst"),
+    ],
+    ids=["broken-directive", "no-title"],
+)
+def test_bad_post_fails_the_build_naming_the_file(
+    tmp_path: Path, name: str, text: str, expected: str
+):
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    (content / name).write_text(text, encoding="utf-8")
+    # A wide console keeps rich from wrapping the file name across lines.
+    build = build_site(tmp_path, content=content, env={"COLUMNS": "500"}, check=False)
+    output = build.result.stdout + build.result.stderr
+    assert build.result.returncode != 0, output
+    assert re.search(expected, output), output

@@ -179,10 +179,16 @@ def test_every_page_has_the_head_a_search_engine_needs(any_build: tuple[Build, s
         assert tree.find(".//meta[@name='viewport']") is not None, name
         description = tree.find(".//meta[@name='description']").get("content")
         assert description and "<" not in description, name
-        canonical = tree.find(".//link[@rel='canonical']").get("href")
-        assert canonical.startswith(siteurl + "/") if siteurl else canonical, name
         assert tree.find(".//meta[@property='og:title']").get("content"), name
-        assert tree.find(".//meta[@property='og:url']").get("content") == canonical, name
+        if name == "404.html":
+            # Served in place of any missing page: no canonical address, not to be indexed.
+            assert tree.find(".//link[@rel='canonical']") is None
+            assert tree.find(".//meta[@name='robots']").get("content") == "noindex"
+        else:
+            canonical = tree.find(".//link[@rel='canonical']").get("href")
+            assert canonical.startswith(siteurl + "/") if siteurl else canonical, name
+            assert tree.find(".//meta[@property='og:url']").get("content") == canonical, name
+            assert tree.find(".//meta[@name='robots']") is None, name
         assert tree.find(".//a[@class='skip']").get("href") == "#main", name
         assert tree.find(".//main[@id='main']") is not None, name
         feeds = tree.findall(".//link[@type='application/atom+xml']")
@@ -253,6 +259,36 @@ def test_stylesheet_is_small_and_self_contained(dev_build: Build):
     assert "@import" not in css and "url(" not in css
     assert "prefers-color-scheme: dark" in css
     assert ".highlight" in css
+
+
+def relative_luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of a #rgb or #rrggbb colour."""
+    digits = colour.lstrip("#")
+    if len(digits) == 3:
+        digits = "".join(d * 2 for d in digits)
+    channels = [int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(one: str, other: str) -> float:
+    light, dark = sorted((relative_luminance(one), relative_luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_every_text_colour_meets_wcag_aa_in_both_schemes():
+    css = (REPO / "theme" / "static" / "css" / "style.css").read_text()
+    light_block, dark_block = re.findall(r":root \{(.*?)\}", css, re.DOTALL)
+    texts = ("fg", "muted", "link", "kw", "str", "com", "num", "fn", "attr", "ins", "del")
+    failures = []
+    for scheme, block in (("light", light_block), ("dark", dark_block)):
+        colours = dict(re.findall(r"--(\w+):\s*(#[0-9a-fA-F]{3,6})\b", block))
+        for text in texts:
+            for background in ("bg", "soft"):
+                ratio = contrast(colours[text], colours[background])
+                if ratio < 4.5:
+                    failures.append(f"{scheme}: --{text} on --{background} is {ratio:.2f}:1")
+    assert not failures
 
 
 BROKEN_DIRECTIVE = """A post with a typo

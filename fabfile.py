@@ -9,6 +9,15 @@ from invoke import Context
 from invoke.exceptions import Exit
 
 from deploy.authoring import PostExistsError, write_new_post
+from deploy.check import check as run_checks
+from deploy.errors import DeployError, InventoryError
+from deploy.hosts import Hosts
+from deploy.inventory import Inventory, load_inventory
+from deploy.progress import Progress
+from deploy.publish import publish as publish_release
+from deploy.rollback import rollback as roll_back_release
+from deploy.setup import setup as prepare_hosts
+from deploy.status import status as report_status
 
 HERE = Path(__file__).resolve().parent
 
@@ -37,3 +46,80 @@ def new_post(c: Context, title: str) -> None:
     except (PostExistsError, ValueError) as error:
         raise Exit(str(error), code=1) from None
     print(f"wrote {path.relative_to(HERE)}")
+
+
+def _inventory(settings: str) -> Inventory:
+    try:
+        return load_inventory(HERE / settings)
+    except InventoryError as error:
+        raise Exit(f"error: {error}", code=2) from None
+
+
+def _fail(error: DeployError) -> Exit:
+    return Exit(f"error: {error}", code=1)
+
+
+@task
+def check(c: Context, settings: str = "publishconf.py") -> None:
+    """Check the generated nginx vhosts and haproxy config with the local binaries."""
+    failed = False
+    for what, passed, output in run_checks(_inventory(settings)):
+        print(f"{'ok  ' if passed else 'FAIL'} {what}" + (f"\n     {output}" if output else ""))
+        failed = failed or not passed
+    if failed:
+        raise Exit("error: generated config failed its check", code=1)
+
+
+@task
+def setup(c: Context, settings: str = "publishconf.py") -> None:
+    """Prepare fresh backends and the balancer for a first publish (safe to rerun)."""
+    try:
+        prepare_hosts(_inventory(settings), c.config, Progress())
+    except DeployError as error:
+        raise _fail(error) from None
+
+
+@task(
+    help={"dry-run": "show what would change, change nothing", "break-lock": "remove a stale lock"}
+)
+def publish(
+    c: Context, settings: str = "publishconf.py", dry_run: bool = False, break_lock: bool = False
+) -> None:
+    """Build with warnings fatal and roll the release out to every backend, one at a time."""
+    try:
+        publish_release(
+            _inventory(settings),
+            c.config,
+            dry_run=dry_run,
+            break_lock=break_lock,
+            progress=Progress(),
+        )
+    except DeployError as error:
+        raise _fail(error) from None
+
+
+@task(help={"to": "release id to go back to (default: the one before the live one)"})
+def rollback(
+    c: Context, settings: str = "publishconf.py", to: str = "", break_lock: bool = False
+) -> None:
+    """Flip every backend back to the previous (or a named) release, one at a time."""
+    progress = Progress()
+    try:
+        target = roll_back_release(
+            _inventory(settings), c.config, to=to or None, break_lock=break_lock, progress=progress
+        )
+    except (DeployError, ValueError) as error:
+        raise _fail(error) from None
+    print(f"rolled back to {target} in {progress.elapsed:.1f}s")
+
+
+@task
+def status(c: Context, settings: str = "publishconf.py") -> None:
+    """Show each backend's live release, kept releases, vhost checksum, and haproxy's view."""
+    hosts = Hosts.open(_inventory(settings), c.config)
+    try:
+        print(report_status(hosts))
+    except DeployError as error:
+        raise _fail(error) from None
+    finally:
+        hosts.close()

@@ -1,0 +1,204 @@
+"""What the deploy does on one nginx backend: read its state, stage, flip, check, prune."""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from fabric import Config, Connection
+
+from deploy import commands
+from deploy.errors import DeployError
+from deploy.inventory import Backend, Inventory
+from deploy.layout import Layout
+from deploy.ssh import run, ssh_command
+
+log = logging.getLogger(__name__)
+
+VHOST = "site.conf"
+
+
+@dataclass(frozen=True)
+class BackendState:
+    """What a backend serves now and which releases it keeps."""
+
+    live: str | None
+    live_config: str | None
+    releases: tuple[str, ...]
+
+    def previous(self) -> str | None:
+        """The newest release older than the live one."""
+        older = [release for release in self.releases if self.live and release < self.live]
+        return older[-1] if older else None
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """What rsync sent to one backend."""
+
+    files: int
+    bytes_sent: int
+    changed: tuple[str, ...]
+
+
+def read_state(conn: Connection, backend: Backend) -> BackendState:
+    """The live release, the live vhost and the releases on disk."""
+    out = run(conn, commands.read_state(Layout(backend.root)), host=backend.name, step="state")
+    values: dict[str, str] = {}
+    releases: list[str] = []
+    for line in out.stdout.splitlines():
+        key, _, value = line.partition("=")
+        if key == "release":
+            releases.append(value)
+        else:
+            values[key] = value
+    live = values.get("current", "").removeprefix("releases/") or None
+    return BackendState(live, values.get("config") or None, tuple(sorted(releases)))
+
+
+def config_digest(conn: Connection, backend: Backend, config_id: str | None) -> str:
+    """A checksum of a release's vhost folder ("" when there is none)."""
+    if config_id is None:
+        return ""
+    path = Layout(backend.root).config(config_id)
+    result = run(conn, commands.directory_digest(path), host=backend.name, step="config digest")
+    return result.stdout.strip()
+
+
+def transfer(
+    config: Config,
+    backend: Backend,
+    output: Path,
+    release_id: str,
+    live: str | None,
+) -> Transfer:
+    """rsync the build into releases/<id>/, hard-linking unchanged files from the live one."""
+    layout = Layout(backend.root)
+    link_dest = layout.release(live) if live else None
+    argv = commands.rsync_release(
+        output, backend.ssh, ssh_command(backend.ssh, config), layout.release(release_id), link_dest
+    )
+    log.debug("%s: %s", backend.name, argv)
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        tail = " | ".join(result.stderr.strip().splitlines()[-4:]) or "no output"
+        raise DeployError(backend.name, "stage: rsync", f"exit {result.returncode}: {tail}")
+    return parse_rsync(result.stdout)
+
+
+def parse_rsync(stdout: str) -> Transfer:
+    """Files and bytes from `--stats`, and the paths from `--out-format=%i %n`."""
+    changed = [line[12:] for line in stdout.splitlines() if line.startswith(">f")]
+    files = _stat(stdout, "Number of regular files transferred")
+    return Transfer(files, _stat(stdout, "Total bytes sent"), tuple(changed))
+
+
+def _stat(stdout: str, label: str) -> int:
+    match = re.search(rf"^{label}: ([\d,]+)", stdout, re.MULTILINE)
+    return int(match.group(1).replace(",", "")) if match else 0
+
+
+def finish_stage(
+    conn: Connection,
+    backend: Backend,
+    release_id: str,
+    live: str | None,
+    stamp: int,
+    changed: tuple[str, ...],
+) -> None:
+    """Stamp what travelled and carry fingerprinted assets between live and new release."""
+    command = commands.finish_stage(Layout(backend.root), release_id, live, stamp)
+    stdin = "".join(f"{path}\n" for path in changed)
+    run(conn, command, host=backend.name, step="stage: carry assets", stdin=stdin)
+
+
+def stage_config(
+    conn: Connection, backend: Backend, inventory: Inventory, release_id: str, vhost: str
+) -> None:
+    """Upload the release's vhost beside the live one and `nginx -t` it on the backend."""
+    layout = Layout(backend.root)
+    staged = layout.config(release_id) / VHOST
+    run(conn, commands.write_file(staged), host=backend.name, step="stage: vhost", stdin=vhost)
+    test_conf = test_main_conf(inventory, staged)
+    run(
+        conn,
+        commands.write_file(layout.test_conf),
+        host=backend.name,
+        step="stage: nginx test conf",
+        stdin=test_conf,
+    )
+    command = commands.fill(backend.nginx_test_command, conf=layout.test_conf)
+    run(conn, command, host=backend.name, step="stage: nginx -t")
+
+
+def test_main_conf(inventory: Inventory, vhost: object) -> str:
+    """A main nginx.conf that loads what the vhost needs, and the vhost: for `nginx -t` only."""
+    main = "".join(f"{line}\n" for line in inventory.nginx_test_main)
+    http = "".join(f"    {line}\n" for line in inventory.nginx_test_http)
+    return (
+        "# Written by `fab publish` to check a staged vhost; the running nginx never loads it.\n"
+        f"{main}events {{}}\nhttp {{\n{http}    include {vhost};\n}}\n"
+    )
+
+
+def flip(conn: Connection, backend: Backend, release_id: str, config_id: str) -> None:
+    """Point `current` at the release and `nginx/live` at its vhost."""
+    command = commands.flip(Layout(backend.root), release_id, config_id)
+    run(conn, command, host=backend.name, step=f"flip to {release_id}")
+
+
+def reload_nginx(conn: Connection, backend: Backend) -> None:
+    """Reload nginx with the configured command."""
+    run(conn, backend.nginx_reload_command, host=backend.name, step="nginx reload")
+
+
+def wait_healthy(
+    conn: Connection, backend: Backend, site_host: str, release_id: str, timeout: float
+) -> None:
+    """Poll the backend's health file until it reports `release_id`."""
+    deadline = time.monotonic() + timeout
+    argv = commands.health(backend.health_url, site_host)
+    seen = ""
+    while True:
+        result = run(conn, argv, host=backend.name, step="health check", check=False)
+        seen = result.stdout.strip() if result.exited == 0 else result.stderr.strip()
+        if result.exited == 0 and seen == release_id:
+            return
+        if time.monotonic() > deadline:
+            raise DeployError(
+                backend.name,
+                "health check",
+                f"{backend.health_url} answered {seen!r} for {timeout:g}s, expected {release_id!r}",
+            )
+        time.sleep(0.2)
+
+
+def discard(conn: Connection, backend: Backend, release_id: str) -> None:
+    """Remove a staged release that never went live."""
+    layout = Layout(backend.root)
+    paths = [layout.release(release_id), layout.carried(release_id), layout.config(release_id)]
+    run(conn, commands.remove(paths), host=backend.name, step="discard staged release")
+
+
+def prune(conn: Connection, backend: Backend, keep: int, protect: set[str]) -> list[str]:
+    """Remove the oldest releases beyond `keep`, never one in `protect`; return them."""
+    state = read_state(conn, backend)
+    protected = protect | {state.live or ""}
+    surplus = [
+        release
+        for release in state.releases[: max(len(state.releases) - keep, 0)]
+        if release not in protected
+    ]
+    if surplus:
+        layout = Layout(backend.root)
+        paths = [
+            path
+            for release in surplus
+            for path in (layout.release(release), layout.carried(release), layout.config(release))
+        ]
+        run(conn, commands.remove(paths), host=backend.name, step="prune")
+    return surplus

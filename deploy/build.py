@@ -1,0 +1,59 @@
+"""Build the site for a release: a release id, then Pelican with warnings fatal."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+import logging
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from deploy.errors import DeployError
+from deploy.inventory import REPO, Inventory
+
+log = logging.getLogger(__name__)
+
+PELICAN = Path(sys.executable).parent / "pelican"
+STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+
+
+def new_release_id(sources: list[Path]) -> str:
+    """UTC time (sorts in publish order), then a short hash of the sources.
+
+    e.g. 20260101T120000Z-3fa2c1
+    """
+    digest = hashlib.sha256()
+    for source in sources:
+        files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else [source]
+        for path in files:
+            if path.exists():
+                digest.update(str(path.relative_to(source.parent)).encode() + b"\0")
+                digest.update(path.read_bytes())
+    return f"{time.strftime(STAMP_FORMAT, time.gmtime())}-{digest.hexdigest()[:6]}"
+
+
+def release_time(release_id: str) -> int:
+    """The Unix time a release id was made at (0 for ids not made by `new_release_id`)."""
+    try:
+        return calendar.timegm(time.strptime(release_id.split("-", 1)[0], STAMP_FORMAT))
+    except ValueError:
+        return 0
+
+
+def build(inventory: Inventory, release_id: str) -> None:
+    """Run Pelican with the inventory's settings and this release id, or raise DeployError."""
+    argv = [str(PELICAN), "-s", str(inventory.settings_file), "--fatal", "warnings"]
+    argv += ["-e", f"RELEASE_ID={json.dumps(release_id)}"]
+    log.debug("build: %s", argv)
+    result = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        tail = (result.stderr.strip() or result.stdout.strip()).splitlines()[-8:]
+        raise DeployError(
+            "local", "build", f"pelican exit {result.returncode}:\n" + "\n".join(tail)
+        )
+    health = inventory.output_path / "healthz.txt"
+    if not health.is_file() or health.read_text(encoding="utf-8").strip() != release_id:
+        raise DeployError("local", "build", f"{health} does not carry release {release_id}")

@@ -1,0 +1,45 @@
+"""`fab check`: the generated config against the real nginx and haproxy on this machine."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from deploy.backend import VHOST, test_main_conf
+from deploy.haproxy import CONFIG_FILE
+from deploy.inventory import Inventory
+
+
+def check(inventory: Inventory) -> list[tuple[str, bool, str]]:
+    """(what, passed, output) for each vhost and the haproxy config; skipped binaries say so."""
+    results = []
+    nginx, haproxy = shutil.which("nginx"), shutil.which("haproxy")
+    for backend in inventory.backends:
+        vhost = inventory.build_path / "nginx" / backend.name / VHOST
+        what = f"nginx -t {vhost}"
+        if not vhost.is_file():
+            results.append((what, False, "missing: build the site first"))
+        elif nginx is None:
+            results.append((what, True, "skipped: no nginx binary here"))
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                conf = Path(tmp) / "nginx.conf"
+                conf.write_text(test_main_conf(inventory, vhost), encoding="utf-8")
+                argv = [nginx, "-t", "-q", "-p", tmp, "-e", "stderr", "-c", str(conf)]
+                results.append((what, *_run(argv)))
+    cfg = inventory.build_path / "haproxy" / CONFIG_FILE
+    what = f"haproxy -c {cfg}"
+    if not cfg.is_file():
+        results.append((what, False, "missing: build the site first"))
+    elif haproxy is None:
+        results.append((what, True, "skipped: no haproxy binary here"))
+    else:
+        results.append((what, *_run([haproxy, "-c", "-q", "-f", str(cfg)])))
+    return results
+
+
+def _run(argv: list[str]) -> tuple[bool, str]:
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
+    return result.returncode == 0, (result.stderr + result.stdout).strip()

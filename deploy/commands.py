@@ -1,0 +1,166 @@
+"""Shell command lines run on the hosts, built from argv lists (pure: no I/O here)."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+
+from deploy.inventory import SshTarget
+from deploy.layout import Layout
+
+# Fingerprinted assets and their precompressed siblings (see the contract in DESIGN.md).
+FINGERPRINTED_FIND_REGEX = r".*\.[0-9a-f]{10}\.[a-z0-9]+(\.gz|\.br)?"
+# rsync filter syntax has no repetition: ten hex classes, then any extension.
+FINGERPRINTED_RSYNC_GLOB = "*." + "[0-9a-f]" * 10 + ".*"
+
+
+def rsync_release(
+    output: Path,
+    target: SshTarget,
+    ssh: str,
+    destination: PurePosixPath,
+    link_dest: PurePosixPath | None,
+) -> list[str]:
+    """rsync a build into a new release directory, hard-linking what the live one has.
+
+    --checksum, not size+mtime: Pelican rewrites every file on every build, so only content
+    tells what changed. No --times: a hard link needs identical attributes, and the stage
+    step stamps the files that did travel with the release time instead.
+    """
+    argv = ["rsync", "--recursive", "--links", "--checksum", "--stats", "--no-human-readable"]
+    argv += ["--out-format=%i %n", "--timeout=60", "-e", ssh]
+    if link_dest is not None:
+        argv.append(f"--link-dest={link_dest}")
+    return [*argv, f"{output}/", f"{target.rsync_host}:{destination}/"]
+
+
+def rsync_preview(
+    output: Path, target: SshTarget, ssh: str, live: PurePosixPath | None
+) -> list[str]:
+    """A dry run against the live release: what a publish would send or remove."""
+    argv = ["rsync", "--dry-run", "--itemize-changes", "--recursive", "--links", "--checksum"]
+    # Fingerprinted files missing from the build are carried forward, not deleted.
+    argv += ["--delete", f"--filter=P {FINGERPRINTED_RSYNC_GLOB}", "--timeout=60", "-e", ssh]
+    source = f"{output}/"
+    if live is None:
+        return [*argv, source, f"{target.rsync_host}:/nonexistent-release/"]
+    return [*argv, source, f"{target.rsync_host}:{live}/"]
+
+
+# Runs on a backend after rsync, as `sh -c SCRIPT sh ROOT ID LIVE STAMP REGEX`, with the paths
+# rsync wrote on stdin. Carried files are listed in <id>.carried so that the next release
+# only carries a release's own assets, not everything it ever received.
+FINISH_STAGE_SCRIPT = r"""
+set -eu
+root=$1 id=$2 live=$3 stamp=$4 regex=$5
+new=$root/releases/$id
+# Files that travelled get the release time on every backend alike (Last-Modified, ETag).
+(cd "$new" && tr '\n' '\0' | xargs -0r touch -h -d "@$stamp" --)
+: > "$root/releases/$id.carried"
+[ -n "$live" ] || exit 0
+old=$root/releases/$live
+link_missing() {
+    (cd "$1" && find . -type f -regextype posix-extended -regex "$regex" -printf '%P\n') |
+    sort | { if [ -s "$3" ]; then grep -vxF -f "$3" || true; else cat; fi; } |
+    while IFS= read -r f; do
+        [ -e "$2/$f" ] && continue
+        mkdir -p "$2/$(dirname "$f")"
+        ln "$1/$f" "$2/$f"
+        printf '%s\n' "$f"
+    done
+}
+# Backward: pages of the old release, served by a backend already flipped, find their assets.
+link_missing "$old" "$new" "$root/releases/$live.carried" >> "$root/releases/$id.carried"
+# Forward: pages of the new release, served before every backend has flipped, find theirs.
+link_missing "$new" "$old" /dev/null >> "$root/releases/$live.carried"
+"""
+
+
+def finish_stage(layout: Layout, release_id: str, live: str | None, stamp: int) -> str:
+    """Stamp transferred files and carry fingerprinted assets both ways (see the script)."""
+    args = [str(layout.root), release_id, live or "", str(stamp), FINGERPRINTED_FIND_REGEX]
+    return shlex.join(["sh", "-c", FINISH_STAGE_SCRIPT, "sh", *args])
+
+
+def read_state(layout: Layout) -> str:
+    """Print the live release, the live config and every release directory, one per line."""
+    root = shlex.quote(str(layout.root))
+    return (
+        f"cd {root} && printf 'current=%s\\n' \"$(readlink current || true)\" && "
+        "printf 'config=%s\\n' \"$(readlink nginx/live || true)\" && "
+        "{ find releases -mindepth 1 -maxdepth 1 -type d -printf 'release=%f\\n' "
+        "2>/dev/null || true; }"
+    )
+
+
+def directory_digest(path: PurePosixPath) -> str:
+    """One sha256 over every file (name and content) under `path`; empty if it is missing."""
+    quoted = shlex.quote(str(path))
+    return (
+        f"if [ -d {quoted} ]; then cd {quoted} && find -L . -type f -print0 | sort -z | "
+        "xargs -0r sha256sum | sha256sum | cut -c1-64; fi"
+    )
+
+
+def flip(layout: Layout, release_id: str, config_id: str) -> str:
+    """Point `current` and `nginx/live` at a release: each a rename of a new symlink."""
+    root = str(layout.root)
+    steps = [
+        ["ln", "-sfn", f"releases/{release_id}", f"{root}/.current.new"],
+        ["mv", "-T", f"{root}/.current.new", str(layout.current)],
+        ["ln", "-sfn", config_id, f"{root}/nginx/.live.new"],
+        ["mv", "-T", f"{root}/nginx/.live.new", str(layout.live_config)],
+    ]
+    return " && ".join(shlex.join(step) for step in steps)
+
+
+def write_file(path: PurePosixPath) -> str:
+    """Write stdin to `path` (creating its folder) through a temp name and a rename."""
+    temp = f"{path}.tmp"
+    return " && ".join(
+        [
+            shlex.join(["mkdir", "-p", str(path.parent)]),
+            f"cat > {shlex.quote(temp)}",
+            shlex.join(["mv", "-f", temp, str(path)]),
+        ]
+    )
+
+
+def remove(paths: Sequence[PurePosixPath]) -> str:
+    """Remove release folders and files."""
+    return shlex.join(["rm", "-rf", "--", *(str(path) for path in paths)])
+
+
+def create_lock(path: PurePosixPath) -> str:
+    """Create `path` from stdin only if it does not exist (noclobber opens with O_EXCL)."""
+    return f"set -C && cat > {shlex.quote(str(path))}"
+
+
+def read_lock(path: PurePosixPath) -> str:
+    """Print a lock's content, then its age in seconds by the host's clock."""
+    quoted = shlex.quote(str(path))
+    return (
+        f"if [ -e {quoted} ]; then cat {quoted}; "
+        f'echo "age=$(( $(date +%s) - $(stat -c %Y {quoted}) ))"; fi'
+    )
+
+
+def health(url: str, host_header: str) -> list[str]:
+    """Fetch the health file from the backend itself, with the site's Host header."""
+    return ["curl", "-fsS", "--max-time", "3", "-H", f"Host: {host_header}", url]
+
+
+def runtime_api(socket: PurePosixPath, command: str, *, sudo: bool) -> str:
+    """Send one command to haproxy's runtime API over its admin socket."""
+    socat = ["socat", "-t", "10", "-", f"UNIX-CONNECT:{socket}"]
+    if sudo:
+        socat = ["sudo", "-n", *socat]
+    return f"printf '%s\\n' {shlex.quote(command)} | {shlex.join(socat)}"
+
+
+def fill(template: str, **values: PurePosixPath | str) -> str:
+    """Put shell-quoted paths into a command template from the inventory ({conf} etc.)."""
+    for key, value in values.items():
+        template = template.replace("{" + key + "}", shlex.quote(str(value)))
+    return template

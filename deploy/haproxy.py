@@ -1,0 +1,168 @@
+"""The balancer: haproxy's runtime API (drain, ready, states) and its config file."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shlex
+import time
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from fabric import Connection
+
+from deploy import commands
+from deploy.errors import DeployError
+from deploy.inventory import Balancer
+from deploy.ssh import run
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "haproxy.cfg"
+HOST = "balancer"
+
+
+@dataclass(frozen=True)
+class ServerState:
+    """One `server` line of one haproxy backend, as the runtime API reports it."""
+
+    backend: str
+    server: str
+    operational: str
+    admin: str
+    sessions: int
+
+
+# srv_op_state and srv_admin_state of `show servers state` (haproxy's server.h).
+OPERATIONAL = {"0": "stopped", "1": "starting", "2": "running", "3": "stopping"}
+
+
+def runtime(conn: Connection, balancer: Balancer, command: str, step: str) -> str:
+    """Send one runtime API command and return haproxy's answer."""
+    line = commands.runtime_api(balancer.runtime_socket, command, sudo=balancer.ssh.user != "root")
+    return run(conn, line, host=HOST, step=step).stdout
+
+
+def servers(conn: Connection, balancer: Balancer) -> list[ServerState]:
+    """Every server haproxy knows, with its states and current sessions."""
+    state_text = runtime(conn, balancer, "show servers state", "haproxy: show servers state")
+    stat_text = runtime(conn, balancer, "show stat", "haproxy: show stat")
+    sessions = _sessions(stat_text)
+    found = []
+    header: list[str] = []
+    for line in state_text.splitlines():
+        if line.startswith("# be_id"):
+            header = line[2:].split()
+            continue
+        fields = line.split()
+        if not header or len(fields) < len(header):
+            continue
+        row = dict(zip(header, fields, strict=False))
+        admin = int(row["srv_admin_state"])
+        found.append(
+            ServerState(
+                backend=row["be_name"],
+                server=row["srv_name"],
+                operational=OPERATIONAL.get(row["srv_op_state"], row["srv_op_state"]),
+                # The admin state is a bit field: MAINT bits (0x01-0x04), DRAIN bits (0x08-0x20).
+                admin="maint" if admin & 0x07 else "drain" if admin & 0x38 else "ready",
+                sessions=sessions.get((row["be_name"], row["srv_name"]), 0),
+            )
+        )
+    return found
+
+
+def _sessions(stat_csv: str) -> dict[tuple[str, str], int]:
+    lines = stat_csv.splitlines()
+    if not lines or not lines[0].startswith("# "):
+        return {}
+    header = lines[0][2:].split(",")
+    result = {}
+    for line in lines[1:]:
+        row = dict(zip(header, line.split(","), strict=False))
+        if row.get("svname") not in {None, "FRONTEND", "BACKEND"}:
+            result[(row["pxname"], row["svname"])] = int(row.get("scur") or 0)
+    return result
+
+
+def set_state(conn: Connection, balancer: Balancer, server: str, state: str) -> None:
+    """`set server <be>/<server> state <state>` in every haproxy backend that has `server`."""
+    targets = [row.backend for row in servers(conn, balancer) if row.server == server]
+    if not targets:
+        raise DeployError(HOST, f"haproxy: {state} {server}", "no haproxy backend has it")
+    for haproxy_backend in targets:
+        answer = runtime(
+            conn,
+            balancer,
+            f"set server {haproxy_backend}/{server} state {state}",
+            f"haproxy: {state} {server}",
+        ).strip()
+        if answer:
+            raise DeployError(HOST, f"haproxy: {state} {server}", answer)
+
+
+def wait_drained(conn: Connection, balancer: Balancer, server: str, timeout: float) -> int:
+    """Wait until `server` has no sessions (at most `timeout`); return those left."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = sum(row.sessions for row in servers(conn, balancer) if row.server == server)
+        if left == 0 or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
+def wait_running(conn: Connection, balancer: Balancer, server: str, timeout: float) -> None:
+    """Wait until haproxy's health checks see `server` up in every backend that has it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = [row for row in servers(conn, balancer) if row.server == server]
+        if rows and all(row.operational == "running" for row in rows):
+            return
+        if time.monotonic() > deadline:
+            states = ", ".join(f"{row.backend}/{row.server} {row.operational}" for row in rows)
+            raise DeployError(HOST, f"haproxy: wait for {server} up", states or "not found")
+        time.sleep(0.1)
+
+
+def staging_dir(balancer: Balancer) -> PurePosixPath:
+    # `haproxy -f <dir>` reads only the *.cfg files directly inside <dir>, so a subfolder
+    # can hold the staged copy without the running haproxy ever loading it.
+    return balancer.config_dir / "staging"
+
+
+def live_text(conn: Connection, balancer: Balancer) -> str:
+    """The installed haproxy.cfg ("" when there is none yet)."""
+    path = str(balancer.config_dir / CONFIG_FILE)
+    result = run(conn, ["cat", path], host=HOST, step="haproxy: read config", check=False)
+    return result.stdout if result.exited == 0 else ""
+
+
+def stage(conn: Connection, balancer: Balancer, text: str) -> None:
+    """Upload haproxy.cfg into the staging folder and `haproxy -c` it there."""
+    staged = staging_dir(balancer) / CONFIG_FILE
+    run(conn, commands.write_file(staged), host=HOST, step="stage: haproxy.cfg", stdin=text)
+    command = commands.fill(balancer.haproxy_test_command, config_dir=staging_dir(balancer))
+    run(conn, command, host=HOST, step="stage: haproxy -c")
+
+
+def install(conn: Connection, balancer: Balancer) -> None:
+    """Move the staged haproxy.cfg into place (keeping the old one) and reload haproxy."""
+    live = balancer.config_dir / CONFIG_FILE
+    backup = balancer.config_dir / f"{CONFIG_FILE}.previous"
+    staged = staging_dir(balancer) / CONFIG_FILE
+    live_q, backup_q, staged_q = (shlex.quote(str(path)) for path in (live, backup, staged))
+    command = f"{{ ! [ -e {live_q} ] || cp -p {live_q} {backup_q}; }} && mv -f {staged_q} {live_q}"
+    run(conn, command, host=HOST, step="install haproxy.cfg")
+    run(conn, balancer.haproxy_reload_command, host=HOST, step="haproxy reload")
+
+
+def restore(conn: Connection, balancer: Balancer) -> None:
+    """Put the previous haproxy.cfg back and reload."""
+    live = balancer.config_dir / CONFIG_FILE
+    backup = balancer.config_dir / f"{CONFIG_FILE}.previous"
+    run(conn, ["mv", "-f", str(backup), str(live)], host=HOST, step="restore haproxy.cfg")
+    run(conn, balancer.haproxy_reload_command, host=HOST, step="haproxy reload")
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()

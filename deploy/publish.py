@@ -1,0 +1,174 @@
+"""`fab publish`: build, lock, stage everywhere, flip one by one, balancer, prune, unlock."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from fabric import Config, Connection
+
+from deploy import backend as remote
+from deploy import haproxy, lock
+from deploy.build import build, new_release_id, release_time
+from deploy.errors import DeployError
+from deploy.hosts import Hosts
+from deploy.inventory import Backend, Inventory
+from deploy.preview import preview
+from deploy.progress import Progress
+from deploy.rolling import Target, flip_one, roll_back
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Artefacts:
+    """What the build produced for the hosts besides the web root."""
+
+    vhosts: dict[str, str]
+    haproxy_cfg: str
+
+    @classmethod
+    def read(cls, inventory: Inventory) -> Artefacts:
+        vhosts = {}
+        for backend in inventory.backends:
+            path = inventory.build_path / "nginx" / backend.name / remote.VHOST
+            vhosts[backend.name] = _read(path)
+        return cls(vhosts, _read(inventory.build_path / "haproxy" / haproxy.CONFIG_FILE))
+
+
+def _read(path: Path) -> str:
+    if not path.is_file():
+        raise DeployError("local", "build", f"{path} is missing: did the serverconfig plugin run?")
+    return path.read_text(encoding="utf-8")
+
+
+def publish(
+    inventory: Inventory, config: Config, *, dry_run: bool, break_lock: bool, progress: Progress
+) -> None:
+    """Ship a new release to every backend with no failed request, or change nothing."""
+    release_id = new_release_id(list(inventory.sources))
+    hosts = Hosts.open(inventory, config)
+    try:
+        if not break_lock and not dry_run:
+            # Before building too: a second publish is refused in a second, not after a build.
+            lock.refuse_if_any_held(hosts)
+        progress("local", "build", f"release {release_id}")
+        build(inventory, release_id)
+        artefacts = Artefacts.read(inventory)
+        if dry_run:
+            preview(hosts, artefacts.vhosts, artefacts.haproxy_cfg, progress)
+            return
+        _locked_publish(hosts, release_id, artefacts, break_lock=break_lock, progress=progress)
+    finally:
+        hosts.close()
+
+
+def _locked_publish(
+    hosts: Hosts, release_id: str, artefacts: Artefacts, *, break_lock: bool, progress: Progress
+) -> None:
+    with lock.locked(hosts, f"publish {release_id}", break_lock=break_lock):
+        progress("all", "lock", f"{len(hosts.lock_paths())} hosts locked")
+        _stage_flip_prune(hosts, release_id, artefacts, progress)
+
+
+def _stage_flip_prune(
+    hosts: Hosts, release_id: str, artefacts: Artefacts, progress: Progress
+) -> None:
+    inventory = hosts.inventory
+    states = hosts.each_backend(remote.read_state)
+    for name, state in states.items():
+        if release_id in state.releases:
+            raise DeployError(name, "stage", f"release {release_id} already exists there")
+    transfers = _stage(hosts, release_id, artefacts, states, progress)
+
+    previous = {
+        name: Target(state.live, state.live_config or state.live) if state.live else None
+        for name, state in states.items()
+    }
+    flipped: list[Backend] = []
+    balancer_installed = False
+    try:
+        for backend in inventory.backends:
+            flipped.append(backend)
+            flip_one(hosts, backend, Target(release_id, release_id), progress)
+        if haproxy.digest(haproxy.live_text(hosts.balancer, inventory.balancer)) != haproxy.digest(
+            artefacts.haproxy_cfg
+        ):
+            balancer_installed = True
+            haproxy.install(hosts.balancer, inventory.balancer)
+            for backend in inventory.backends:
+                haproxy.wait_running(
+                    hosts.balancer, inventory.balancer, backend.name, inventory.health_timeout
+                )
+            progress("balancer", "install", "haproxy.cfg installed, haproxy reloaded")
+        else:
+            progress("balancer", "install", "haproxy.cfg unchanged")
+    except DeployError as error:
+        progress.error(f"publish failed: {error}; rolling back")
+        problems = []
+        if balancer_installed:
+            try:
+                haproxy.restore(hosts.balancer, inventory.balancer)
+            except DeployError as again:
+                problems.append(str(again))
+        problems += roll_back(hosts, previous, flipped, progress)
+        if problems:
+            raise DeployError(
+                error.host,
+                error.step,
+                f"{error.detail}; rollback incomplete: {'; '.join(problems)}",
+            ) from error
+        # Only once every backend is back may the new release's files go.
+        hosts.each_backend_settled(lambda b, c: remote.discard(c, b, release_id))
+        raise
+
+    protect = {release_id} | {t.release for t in previous.values() if t is not None}
+    pruned = hosts.each_backend(lambda b, c: remote.prune(c, b, inventory.releases_kept, protect))
+    for name, releases in pruned.items():
+        if releases:
+            progress(name, "prune", ", ".join(releases))
+    _summary(release_id, transfers, progress)
+
+
+def _stage(
+    hosts: Hosts,
+    release_id: str,
+    artefacts: Artefacts,
+    states: dict[str, remote.BackendState],
+    progress: Progress,
+) -> dict[str, remote.Transfer]:
+    inventory = hosts.inventory
+    stamp = release_time(release_id)
+
+    def stage_one(backend: Backend, conn: Connection) -> remote.Transfer:
+        live = states[backend.name].live
+        progress(backend.name, "stage", f"rsync against {live or 'nothing (first release)'}")
+        sent = remote.transfer(hosts.config, backend, inventory.output_path, release_id, live)
+        remote.finish_stage(conn, backend, release_id, live, stamp, sent.changed)
+        remote.stage_config(conn, backend, inventory, release_id, artefacts.vhosts[backend.name])
+        progress(backend.name, "stage", f"{sent.files} files, {sent.bytes_sent} bytes; nginx -t ok")
+        return sent
+
+    def stage_balancer() -> None:
+        haproxy.stage(hosts.balancer, inventory.balancer, artefacts.haproxy_cfg)
+        progress("balancer", "stage", "haproxy -c ok")
+
+    results, errors = hosts.each_backend_settled(stage_one)
+    if not errors:
+        try:
+            stage_balancer()
+        except DeployError as error:
+            errors.append(error)
+    if errors:
+        for error in errors:
+            progress.error(f"staging failed: {error}")
+        hosts.each_backend_settled(lambda b, c: remote.discard(c, b, release_id))
+        raise errors[0]
+    return results
+
+
+def _summary(release_id: str, transfers: dict[str, remote.Transfer], progress: Progress) -> None:
+    print(f"published release {release_id} in {progress.elapsed:.1f}s", flush=True)
+    for name, sent in transfers.items():
+        print(f"  {name}: {sent.files} files, {sent.bytes_sent} bytes sent", flush=True)

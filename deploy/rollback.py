@@ -1,0 +1,40 @@
+"""`fab rollback`: every backend back to the previous (or a named) release, one at a time."""
+
+from __future__ import annotations
+
+from fabric import Config
+
+from deploy import backend as remote
+from deploy import lock
+from deploy.errors import DeployError
+from deploy.hosts import Hosts
+from deploy.inventory import Inventory
+from deploy.layout import check_release_id
+from deploy.progress import Progress
+from deploy.rolling import Target, flip_one
+
+
+def rollback(
+    inventory: Inventory, config: Config, *, to: str | None, break_lock: bool, progress: Progress
+) -> str:
+    """Flip every backend to `to` (default: the release before the live one); return it."""
+    hosts = Hosts.open(inventory, config)
+    try:
+        states = hosts.each_backend(remote.read_state)
+        first = inventory.backends[0].name
+        target = check_release_id(to) if to else states[first].previous()
+        if target is None:
+            raise DeployError(first, "rollback", "there is no release before the live one")
+        for name, state in states.items():
+            if target not in state.releases:
+                kept = ", ".join(state.releases) or "none"
+                raise DeployError(name, "rollback", f"release {target} is not there (kept: {kept})")
+        with lock.locked(hosts, f"rollback to {target}", break_lock=break_lock):
+            for backend in inventory.backends:
+                if states[backend.name].live == target:
+                    progress(backend.name, "skip", f"already on {target}")
+                    continue
+                flip_one(hosts, backend, Target(target, target), progress)
+        return target
+    finally:
+        hosts.close()

@@ -1,0 +1,76 @@
+"""Flipping backends one at a time behind haproxy, and putting them back."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from deploy import backend as remote
+from deploy import haproxy
+from deploy.errors import DeployError
+from deploy.hosts import Hosts
+from deploy.inventory import Backend
+from deploy.progress import Progress
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a backend should serve: a release and the vhost folder that goes with it."""
+
+    release: str
+    config: str
+
+
+def flip_one(hosts: Hosts, backend: Backend, target: Target, progress: Progress) -> None:
+    """Drain in haproxy, switch `current`, reload nginx if its vhost changed, check, ready."""
+    inventory = hosts.inventory
+    conn, lb = hosts.backends[backend.name], hosts.balancer
+    state = remote.read_state(conn, backend)
+    old_digest = remote.config_digest(conn, backend, state.live_config)
+    new_digest = remote.config_digest(conn, backend, target.config)
+    haproxy.set_state(lb, inventory.balancer, backend.name, "drain")
+    left = haproxy.wait_drained(lb, inventory.balancer, backend.name, inventory.drain_timeout)
+    if left:
+        progress(backend.name, "drain", f"{left} session(s) still open, flipping anyway")
+    else:
+        progress(backend.name, "drain", "no sessions left")
+    remote.flip(conn, backend, target.release, target.config)
+    if new_digest != old_digest:
+        remote.reload_nginx(conn, backend)
+        progress(
+            backend.name, "flip", f"current -> {target.release}, nginx reloaded (vhost changed)"
+        )
+    else:
+        progress(backend.name, "flip", f"current -> {target.release} (vhost unchanged)")
+    remote.wait_healthy(
+        conn, backend, inventory.site_host, target.release, inventory.health_timeout
+    )
+    haproxy.set_state(lb, inventory.balancer, backend.name, "ready")
+    # The next backend is drained only once haproxy sends traffic to this one again.
+    haproxy.wait_running(lb, inventory.balancer, backend.name, inventory.health_timeout)
+    progress(backend.name, "ready", f"serving {target.release}")
+
+
+def roll_back(
+    hosts: Hosts, previous: dict[str, Target | None], flipped: list[Backend], progress: Progress
+) -> list[str]:
+    """Put each flipped backend back on its previous target; return what could not be."""
+    failures = []
+    for backend in reversed(flipped):
+        target = previous[backend.name]
+        if target is None:
+            failures.append(f"{backend.name}: it had no release before this one to go back to")
+            continue
+        progress(backend.name, "rollback", f"back to {target.release}")
+        try:
+            flip_one(hosts, backend, target, progress)
+        except DeployError as error:
+            failures.append(str(error))
+            # Whatever state it is in, haproxy must not keep it drained forever.
+            try:
+                haproxy.set_state(hosts.balancer, hosts.inventory.balancer, backend.name, "ready")
+            except DeployError as again:
+                failures.append(str(again))
+    return failures

@@ -1,0 +1,76 @@
+"""SSH to the hosts: Fabric connections for commands, the same identity for rsync's ssh."""
+
+from __future__ import annotations
+
+import io
+import logging
+import shlex
+from collections.abc import Sequence
+
+from fabric import Config, Connection
+from invoke.runners import Result
+
+from deploy.errors import DeployError
+from deploy.inventory import SshTarget
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 10
+
+
+def connect(target: SshTarget, config: Config) -> Connection:
+    """A Connection to `target` that carries `fab`'s -i identity and -S ssh_config."""
+    return Connection(
+        target.host,
+        user=target.user,
+        port=target.port,
+        config=config,
+        connect_timeout=CONNECT_TIMEOUT,
+    )
+
+
+def ssh_command(target: SshTarget, config: Config) -> str:
+    """The `ssh` command line rsync's -e runs: same port, user, identity and ssh_config."""
+    argv = ["ssh", "-p", str(target.port), "-l", target.user]
+    argv += ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={CONNECT_TIMEOUT}"]
+    # `fab -S` is kept only on the Config's private runtime path; fabric.yml uses the public key.
+    ssh_config = getattr(config, "_runtime_ssh_path", None) or config.get("ssh_config_path")
+    if ssh_config:
+        argv += ["-F", str(ssh_config)]
+    keys = config.connect_kwargs.get("key_filename") or []
+    for key in [keys] if isinstance(keys, str) else keys:
+        argv += ["-i", str(key), "-o", "IdentitiesOnly=yes"]
+    return shlex.join(argv)
+
+
+def run(
+    conn: Connection,
+    command: str | Sequence[str],
+    *,
+    host: str,
+    step: str,
+    stdin: str | None = None,
+    check: bool = True,
+) -> Result:
+    """Run `command` on `conn`; a non-zero exit raises DeployError naming `host` and `step`."""
+    line = command if isinstance(command, str) else shlex.join(command)
+    log.debug("%s: %s: %s", host, step, line)
+    try:
+        result = conn.run(
+            line,
+            hide=True,
+            warn=True,
+            in_stream=io.StringIO(stdin) if stdin is not None else False,
+        )
+    except Exception as error:  # paramiko and socket errors all mean "the host is unreachable"
+        where = f"{conn.user}@{conn.host}:{conn.port}"
+        raise DeployError(host, step, f"SSH to {where}: {error}") from error
+    if check and result.exited != 0:
+        raise DeployError(host, step, describe(result))
+    return result
+
+
+def describe(result: Result) -> str:
+    """The exit code and the last lines a failed command printed."""
+    text = (result.stderr.strip() or result.stdout.strip()).splitlines()[-6:]
+    return f"exit {result.exited}: " + (" | ".join(text) if text else "no output")

@@ -1,0 +1,34 @@
+"""`fab status`: what every backend serves, what it keeps, and what haproxy thinks of it."""
+
+from __future__ import annotations
+
+from fabric import Connection
+
+from deploy import backend as remote
+from deploy import haproxy
+from deploy.hosts import Hosts
+from deploy.inventory import Backend
+
+
+def status(hosts: Hosts) -> str:
+    """A plain-text report, one block per backend, then haproxy's server states."""
+
+    def one(backend: Backend, conn: Connection) -> str:
+        state = remote.read_state(conn, backend)
+        digest = remote.config_digest(conn, backend, state.live_config)
+        kept = ", ".join(state.releases) or "none"
+        return (
+            f"{backend.name} ({backend.ssh.host}:{backend.ssh.port} {backend.root})\n"
+            f"  live release:  {state.live or 'none'}\n"
+            f"  releases kept: {kept}\n"
+            f"  nginx config:  {state.live_config or 'none'} sha256 {digest[:16] or '-'}"
+        )
+
+    lines = list(hosts.each_backend(one).values())
+    lines.append("haproxy servers:")
+    for row in haproxy.servers(hosts.balancer, hosts.inventory.balancer):
+        lines.append(
+            f"  {row.backend}/{row.server}: {row.operational}, {row.admin}, "
+            f"{row.sessions} session(s)"
+        )
+    return "\n".join(lines)

@@ -48,3 +48,29 @@ def test_page_renders_cleanly(browser: Browser, site: str, page: str, width: int
     assert result.console_errors == []
     assert result.failed_requests == []
     assert shot.stat().st_size > 0
+
+
+def test_first_tab_shows_the_skip_link_and_it_moves_focus_past_the_header(
+    browser: Browser, site: str
+):
+    context = browser.new_context(viewport={"width": 360, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(f"{site}/{PAGES['post']}")
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.className")
+        assert focused == "skip"
+        box = page.locator("a.skip").bounding_box()
+        assert box is not None and box["y"] >= 0 and box["height"] >= 24
+        outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        assert outline == "solid"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "skip-link-focused.png"))
+        page.keyboard.press("Enter")
+        page.keyboard.press("Tab")
+        inside_main = page.evaluate(
+            "document.querySelector('main').contains(document.activeElement)"
+        )
+        assert inside_main, "after the skip link, Tab should land inside <main>"
+    finally:
+        context.close()

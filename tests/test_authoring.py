@@ -62,9 +62,12 @@ def test_the_skeleton_builds_as_a_draft(tmp_path: Path):
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """What `fab new-post` needs, copied: the fabfile, deploy/ and an empty content/."""
-    shutil.copy2(REPO / "fabfile.py", tmp_path / "fabfile.py")
-    shutil.copytree(REPO / "deploy", tmp_path / "deploy", ignore=shutil.ignore_patterns("build"))
+    """What `fab` loads, copied (fabfile, deploy/, plugins/, settings) and an empty content/."""
+    skip = shutil.ignore_patterns("build", "__pycache__")
+    for name in ("fabfile.py", "pelicanconf.py", "publishconf.py"):
+        shutil.copy2(REPO / name, tmp_path / name)
+    for name in ("deploy", "plugins"):
+        shutil.copytree(REPO / name, tmp_path / name, ignore=skip)
     (tmp_path / "content").mkdir()
     return tmp_path
 

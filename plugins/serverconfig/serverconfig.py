@@ -1,23 +1,95 @@
-"""Signal wiring for the serverconfig plugin."""
+"""Signal wiring for the serverconfig plugin.
+
+initialized: check every setting (a bad one stops the build, naming it);
+all_generators_finalized: collect posts' `:redirect_from:`;
+finalized: write healthz.txt into the web root and the server config beside it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from pelican import Pelican, signals
 
+from . import haproxy, nginx, redirects, writer
+from .settings import DEFAULTS, deploy_build_path, site_from_settings
+
 log = logging.getLogger(__name__)
+
+# Redirects found in content, per build (keyed by the settings dict every generator shares).
+_content_redirects: dict[int, list[redirects.Redirect]] = {}
+
+
+def initialized(pelican: Pelican) -> None:
+    """Fill in defaults and validate; raising here makes `pelican` exit non-zero."""
+    for key, value in DEFAULTS.items():
+        pelican.settings.setdefault(key, value)
+    site_from_settings(pelican.settings)
+    redirects.from_setting(pelican.settings["NGINX_REDIRECTS"])
+    deploy_build_path(pelican.settings)
+
+
+def _contents(generators: Iterable[Any]) -> Iterable[Any]:
+    for generator in generators:
+        for attribute in (
+            "articles",
+            "translations",
+            "pages",
+            "hidden_pages",
+            "hidden_translations",
+        ):
+            yield from getattr(generator, attribute, ())
+
+
+def collect_redirects(generators: list[Any]) -> None:
+    """Turn every `:redirect_from:` in published content into redirects."""
+    if not generators:
+        return
+    found = []
+    for content in _contents(generators):
+        value = content.metadata.get(redirects.METADATA_KEY)
+        if value is not None:
+            found += redirects.from_metadata(
+                _relative(content.source_path, generators[0].settings), content.url, value
+            )
+    _content_redirects[id(generators[0].settings)] = found
+
+
+def _relative(source_path: str, settings: Mapping[str, Any]) -> str:
+    path = Path(source_path)
+    try:
+        return str(path.relative_to(Path(settings["PATH"]).resolve().parent))
+    except ValueError:
+        return str(path)
+
+
+def render_all(site: Any) -> dict[str, str]:
+    """Every file this plugin writes under DEPLOY_BUILD_PATH (besides the manifest)."""
+    return {**nginx.render(site), **haproxy.render(site)}
 
 
 def finalized(pelican: Pelican) -> None:
-    """Write the health file carrying the release id into the web root."""
-    release = str(pelican.settings.get("RELEASE_ID", "dev"))
-    health = Path(pelican.settings["OUTPUT_PATH"]) / "healthz.txt"
-    health.write_text(release + "\n", encoding="utf-8")
-    log.debug("serverconfig: wrote %s", health)
+    """Write healthz.txt, then the nginx and haproxy config and the manifest."""
+    settings = pelican.settings
+    output = Path(settings["OUTPUT_PATH"])
+    site = site_from_settings(settings)
+    found = [
+        *redirects.from_setting(settings["NGINX_REDIRECTS"]),
+        *_content_redirects.pop(id(settings), []),
+    ]
+    site = dataclasses.replace(site, redirects=redirects.merge(found, output))
+    (output / "healthz.txt").write_text(site.release + "\n", encoding="utf-8")
+    writer.write(deploy_build_path(settings), site.release, render_all(site))
+    if site.haproxy.stats is None:
+        log.info("serverconfig: haproxy.cfg has no stats section (no credentials given)")
 
 
 def register() -> None:
     """Connect the plugin's receivers."""
+    signals.initialized.connect(initialized)
+    signals.all_generators_finalized.connect(collect_redirects)
     signals.finalized.connect(finalized)

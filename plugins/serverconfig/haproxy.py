@@ -1,0 +1,190 @@
+"""Rendering the complete haproxy config from the model. Pure."""
+
+from __future__ import annotations
+
+from .model import Backend, Site, host_port
+from .nginx import INTERMEDIATE_CIPHERS, header
+
+TLS13_SUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+
+
+def _h2_protocol(site: Site) -> str:
+    """The protocol the backends' h2 listener speaks: h2, or SPDY for nginx before 1.9.5."""
+    version = site.nginx.version
+    if site.haproxy.topology == "tcp" and version < (1, 9, 5):
+        # nginx implemented SPDY/2 until 1.5.10 and SPDY/3.1 after it.
+        return "spdy/2" if version < (1, 5, 10) else "spdy/3.1"
+    return "h2"
+
+
+def _global(site: Site) -> list[str]:
+    haproxy, version = site.haproxy, site.haproxy.version
+    socket = f"stats socket {site.balancer.runtime_socket} mode 600 level admin"
+    if version >= (1, 8, 0):
+        # Lets the next master take over the listening sockets: reloads drop nothing.
+        socket += " expose-fd listeners"
+    lines = ["global", "    log /dev/log local0", f"    {socket}", "    stats timeout 30s"]
+    if haproxy.tls_profile == "intermediate":
+        lines.append(f"    ssl-default-bind-ciphers {INTERMEDIATE_CIPHERS}")
+    if version >= (1, 9, 0):
+        lines.append(f"    ssl-default-bind-ciphersuites {TLS13_SUITES}")
+    if version >= (1, 8, 0):
+        minimum = "TLSv1.3" if haproxy.tls_profile == "modern" else "TLSv1.2"
+        lines.append(
+            f"    ssl-default-bind-options prefer-client-ciphers ssl-min-ver {minimum} "
+            "no-tls-tickets"
+        )
+    else:
+        lines.append("    ssl-default-bind-options no-sslv3 no-tlsv10 no-tlsv11 no-tls-tickets")
+    return lines
+
+
+def _defaults(site: Site) -> list[str]:
+    return [
+        "defaults",
+        "    log global",
+        "    option dontlognull",
+        "    retries 3",
+        "    option redispatch",
+        "    timeout connect 5s",
+        "    timeout client 30s",
+        "    timeout server 30s",
+        "    timeout http-request 10s",
+        "    timeout http-keep-alive 10s",
+        "    timeout queue 30s",
+        "    timeout check 5s",
+        "    default-server inter 2s fall 3 rise 2",
+    ]
+
+
+def _health_check(site: Site) -> list[str]:
+    """An HTTP check of the health file, with the site's Host header (nginx picks the vhost)."""
+    if site.haproxy.version >= (2, 2, 0):
+        return [
+            "    option httpchk",
+            f"    http-check send meth GET uri /healthz.txt ver HTTP/1.1 hdr Host {site.host}",
+            "    http-check expect status 200",
+        ]
+    return [
+        f"    option httpchk GET /healthz.txt HTTP/1.1\\r\\nHost:\\ {site.host}",
+        "    http-check expect status 200",
+    ]
+
+
+def _server(site: Site, backend: Backend, port: int) -> str:
+    line = f"    server {backend.name} {host_port(backend.address, port)} check"
+    if site.haproxy.topology == "tcp":
+        # Check the HTTP/1.1 listener even for the h2 backend: a check speaks HTTP/1.1.
+        line += f" port {backend.port}"
+        if site.real_ip == "proxy_protocol":
+            line += " send-proxy check-send-proxy"
+    return line
+
+
+def _alpn(site: Site) -> str:
+    protocols = f"{_h2_protocol(site)},http/1.1"
+    text = f"alpn {protocols}"
+    if site.haproxy.npn:
+        text += f" npn {protocols}"
+    return text
+
+
+def _bind(site: Site, port: int) -> str:
+    address = site.haproxy.bind_address
+    return f"*:{port}" if address == "*" else host_port(address, port)
+
+
+def _http_topology(site: Site) -> list[str]:
+    haproxy, version = site.haproxy, site.haproxy.version
+    lines = ["frontend fe_http", "    mode http", f"    bind {_bind(site, haproxy.http_port)}"]
+    lines.append("    option httplog")
+    if haproxy.http_redirect:
+        lines.append("    http-request redirect scheme https code 301")
+    else:
+        lines.append("    default_backend be_web")
+    lines += [
+        "",
+        "frontend fe_https",
+        "    mode http",
+        f"    bind {_bind(site, haproxy.https_port)} ssl crt {haproxy.pem} {_alpn(site)}",
+        "    option httplog",
+        "    http-request set-header X-Forwarded-Proto https",
+        "    default_backend be_web",
+        "",
+        "backend be_web",
+        "    mode http",
+        "    balance roundrobin",
+        "    option forwardfor",
+        "    option http-keep-alive",
+    ]
+    if version >= (1, 6, 0):
+        lines.append("    http-reuse safe")
+    if version >= (2, 0, 0):
+        # Retrying is only safe for requests that change nothing.
+        lines.append("    retry-on conn-failure empty-response response-timeout 502 503 504")
+        lines.append("    http-request disable-l7-retry unless METH_GET")
+    lines += _health_check(site)
+    lines += [_server(site, b, b.port) for b in site.backends]
+    return lines
+
+
+def _tcp_topology(site: Site) -> list[str]:
+    haproxy = site.haproxy
+    h2 = _h2_protocol(site)
+    lines = ["frontend fe_http", f"    bind {_bind(site, haproxy.http_port)}"]
+    if haproxy.http_redirect:
+        lines += ["    mode http", "    option httplog"]
+        lines.append("    http-request redirect scheme https code 301")
+    else:
+        lines += ["    mode tcp", "    option tcplog", "    default_backend be_http1"]
+    route = f"{{ ssl_fc_alpn -i {h2} }}"
+    if haproxy.npn:
+        route += f" || {{ ssl_fc_npn -i {h2} }}"
+    lines += [
+        "",
+        "frontend fe_https",
+        "    mode tcp",
+        f"    bind {_bind(site, haproxy.https_port)} ssl crt {haproxy.pem} {_alpn(site)}",
+        "    option tcplog",
+        f"    use_backend be_h2 if {route}",
+        "    default_backend be_http1",
+    ]
+    for name, port_of in (("be_h2", "h2_port"), ("be_http1", "port")):
+        lines += ["", f"backend {name}", "    mode tcp", "    balance roundrobin"]
+        lines += _health_check(site)
+        lines += [_server(site, b, getattr(b, port_of)) for b in site.backends]
+    return lines
+
+
+def _stats(site: Site) -> list[str]:
+    stats = site.haproxy.stats
+    if stats is None:
+        return []
+    return [
+        "",
+        "userlist stats_users",
+        f"    user {stats.user} password {stats.password_hash}",
+        "",
+        "listen stats",
+        "    mode http",
+        f"    bind {host_port(stats.address, stats.port)}",
+        "    option httplog",
+        "    stats enable",
+        f"    stats uri {stats.uri}",
+        f"    stats realm {stats.realm}",
+        f"    stats refresh {stats.refresh}s",
+        "    stats hide-version",
+        f"    http-request auth realm {stats.realm} unless {{ http_auth(stats_users) }}",
+    ]
+
+
+def config(site: Site) -> str:
+    """The whole haproxy.cfg."""
+    topology = _http_topology(site) if site.haproxy.topology == "http" else _tcp_topology(site)
+    lines = [*_global(site), "", *_defaults(site), "", *topology, *_stats(site)]
+    return header(site) + "\n".join(lines) + "\n"
+
+
+def render(site: Site) -> dict[str, str]:
+    """{path under DEPLOY_BUILD_PATH: text} for haproxy."""
+    return {"haproxy/haproxy.cfg": config(site)}

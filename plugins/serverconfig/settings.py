@@ -1,0 +1,268 @@
+"""Defaults for every NGINX_* and HAPROXY_* setting, and turning settings into the model."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import model, rules
+from .errors import ServerConfigError
+from .passwords import deterministic_salt, sha512_crypt
+
+log = logging.getLogger(__name__)
+
+DEFAULTS: dict[str, Any] = {
+    # Debian 12's nginx. Decides the listen syntax: spdy < 1.9.5, `listen … http2` < 1.25.1,
+    # `http2 on;` after, and which newer directives may be used at all.
+    "NGINX_VERSION": "1.22",
+    # "backend": plain listeners behind haproxy (which terminates TLS). "standalone": nginx
+    # terminates TLS itself and port 80 redirects to https.
+    "NGINX_ROLE": "backend",
+    # Standalone role: the TLS port on each backend's address (port 80 is its "port").
+    "NGINX_HTTPS_PORT": 443,
+    # Standalone role, nginx 1.25.0 and newer: also listen for QUIC and advertise Alt-Svc.
+    "NGINX_HTTP3": False,
+    "NGINX_TLS_PROFILE": "intermediate",
+    "NGINX_TLS_CERTIFICATE": "/etc/ssl/blog/fullchain.pem",
+    "NGINX_TLS_CERTIFICATE_KEY": "/etc/ssl/blog/privkey.pem",
+    # The issuer chain; when set, OCSP stapling is turned on.
+    "NGINX_TLS_TRUSTED_CERTIFICATE": None,
+    # Serve the .br siblings the webperf plugin writes (needs libnginx-mod-http-brotli-static).
+    "NGINX_BROTLI_STATIC": True,
+    # More names the site answers to, besides SITEURL's host.
+    "NGINX_SERVER_ALIASES": [],
+    # None, "to-www" (example.org → www.example.org) or "to-bare" (the reverse).
+    "NGINX_WWW_REDIRECT": None,
+    # Cache lifetime (seconds) of static files that are neither HTML nor fingerprinted.
+    "NGINX_STATIC_MAX_AGE": 604800,
+    # Where certbot (or another ACME client) puts http-01 challenge files.
+    "NGINX_ACME_ROOT": "/var/www/acme",
+    # Site-wide redirects, {"/old/path/": "/new/path/"}; posts add theirs with :redirect_from:.
+    "NGINX_REDIRECTS": {},
+    # ngx_pagespeed is retired upstream; webperf does its work at build time instead.
+    "NGINX_PAGESPEED": False,
+    "NGINX_PAGESPEED_FILE_CACHE_PATH": "/var/cache/ngx_pagespeed",
+    "NGINX_PAGESPEED_REWRITE_LEVEL": "PassThrough",
+    "NGINX_PAGESPEED_FILTERS": [
+        "combine_css",
+        "combine_javascript",
+        "remove_comments",
+        "collapse_whitespace",
+    ],
+    # Debian 12's haproxy.
+    "HAPROXY_VERSION": "2.6",
+    # "http": haproxy speaks h2/HTTP/1.1 to clients and keep-alive HTTP/1.1 to backends.
+    # "tcp": haproxy only terminates TLS and routes h2 (SPDY) clients to each backend's
+    # h2_port and the rest to its port, with the PROXY protocol carrying the client address.
+    "HAPROXY_TOPOLOGY": "http",
+    # "*" for every address.
+    "HAPROXY_BIND_ADDRESS": "*",
+    "HAPROXY_HTTP_PORT": 80,
+    "HAPROXY_HTTPS_PORT": 443,
+    # False serves the site on the plain port instead of redirecting (benchmarks only).
+    "HAPROXY_HTTP_REDIRECT": True,
+    # Certificate chain and key in one file.
+    "HAPROXY_TLS_PEM": "/etc/haproxy/certs/blog.pem",
+    "HAPROXY_TLS_PROFILE": "intermediate",
+    # Also offer NPN, for clients too old for ALPN (the SPDY era).
+    "HAPROXY_NPN": False,
+    "HAPROXY_STATS_ADDRESS": "127.0.0.1",
+    "HAPROXY_STATS_PORT": 8404,
+    "HAPROXY_STATS_URI": "/",
+    "HAPROXY_STATS_REALM": "haproxy-stats",
+    "HAPROXY_STATS_REFRESH": 10,
+    # From the environment (publishconf.py); never committed.
+    "HAPROXY_STATS_USER": None,
+    "HAPROXY_STATS_PASSWORD": None,
+    # publishconf.py sets True: a build without good credentials then fails.
+    "HAPROXY_STATS_REQUIRED": False,
+}
+
+_PROFILES = ("intermediate", "modern")
+_PAGESPEED_LEVELS = ("PassThrough", "CoreFilters", "OptimizeForBandwidth")
+_MIN_PASSWORD = 12
+
+
+def _stats(merged: Mapping[str, Any]) -> model.Stats | None:
+    user, password = merged["HAPROXY_STATS_USER"], merged["HAPROXY_STATS_PASSWORD"]
+    required = rules.boolean("HAPROXY_STATS_REQUIRED", merged["HAPROXY_STATS_REQUIRED"])
+    if not user and not password:
+        if required:
+            raise ServerConfigError(
+                "HAPROXY_STATS_USER/HAPROXY_STATS_PASSWORD",
+                None,
+                "credentials for the stats page: set the HAPROXY_STATS_USER and "
+                "HAPROXY_STATS_PASSWORD environment variables for a publish build",
+            )
+        log.info("serverconfig: no stats credentials, the haproxy stats page is left out")
+        return None
+    user = rules.user_name("HAPROXY_STATS_USER", user)
+    password = rules.password("HAPROXY_STATS_PASSWORD", password)
+    if user == password or password.lower() in ("admin", "password", "haproxy"):
+        raise ServerConfigError(
+            "HAPROXY_STATS_PASSWORD", "<hidden>", "a password that is not a default or the user"
+        )
+    if len(password) < _MIN_PASSWORD:
+        raise ServerConfigError(
+            "HAPROXY_STATS_PASSWORD",
+            f"<hidden, {len(password)} characters>",
+            f"at least {_MIN_PASSWORD} characters",
+        )
+    return model.Stats(
+        address=rules.address("HAPROXY_STATS_ADDRESS", merged["HAPROXY_STATS_ADDRESS"]),
+        port=rules.port("HAPROXY_STATS_PORT", merged["HAPROXY_STATS_PORT"]),
+        uri=rules.url_path("HAPROXY_STATS_URI", merged["HAPROXY_STATS_URI"]),
+        realm=rules.word("HAPROXY_STATS_REALM", merged["HAPROXY_STATS_REALM"]),
+        refresh=rules.integer("HAPROXY_STATS_REFRESH", merged["HAPROXY_STATS_REFRESH"], 1, 3600),
+        user=user,
+        password_hash=sha512_crypt(password, deterministic_salt(user, password)),
+    )
+
+
+def _nginx(merged: Mapping[str, Any], host: str) -> model.Nginx:
+    version = rules.version("NGINX_VERSION", merged["NGINX_VERSION"])
+    role = rules.choice("NGINX_ROLE", merged["NGINX_ROLE"], ("backend", "standalone"))
+    profile = rules.choice("NGINX_TLS_PROFILE", merged["NGINX_TLS_PROFILE"], _PROFILES)
+    if role == "standalone" and profile == "modern" and version < (1, 13, 0):
+        raise ServerConfigError(
+            "NGINX_TLS_PROFILE", profile, "'intermediate' for nginx before 1.13 (no TLSv1.3)"
+        )
+    http3 = rules.boolean("NGINX_HTTP3", merged["NGINX_HTTP3"])
+    if http3 and (role != "standalone" or version < (1, 25, 0)):
+        raise ServerConfigError(
+            "NGINX_HTTP3",
+            http3,
+            "False unless NGINX_ROLE is 'standalone' and NGINX_VERSION >= 1.25",
+        )
+    trusted = merged["NGINX_TLS_TRUSTED_CERTIFICATE"]
+    tls = model.Tls(
+        certificate=rules.file_path("NGINX_TLS_CERTIFICATE", merged["NGINX_TLS_CERTIFICATE"]),
+        certificate_key=rules.file_path(
+            "NGINX_TLS_CERTIFICATE_KEY", merged["NGINX_TLS_CERTIFICATE_KEY"]
+        ),
+        trusted_certificate=None
+        if trusted is None
+        else rules.file_path("NGINX_TLS_TRUSTED_CERTIFICATE", trusted),
+        profile=profile,
+    )
+    aliases_value = merged["NGINX_SERVER_ALIASES"]
+    if not isinstance(aliases_value, list | tuple):
+        raise ServerConfigError("NGINX_SERVER_ALIASES", aliases_value, "a list of hostnames")
+    aliases = tuple(
+        rules.hostname(f"NGINX_SERVER_ALIASES[{i}]", alias) for i, alias in enumerate(aliases_value)
+    )
+    www = merged["NGINX_WWW_REDIRECT"]
+    if www is not None:
+        www = rules.choice("NGINX_WWW_REDIRECT", www, ("to-www", "to-bare"))
+        if www == "to-bare" and not host.startswith("www."):
+            raise ServerConfigError(
+                "NGINX_WWW_REDIRECT", www, f"'to-www' or None: SITEURL's host {host} has no www."
+            )
+        if www == "to-www" and host.startswith("www."):
+            raise ServerConfigError(
+                "NGINX_WWW_REDIRECT", www, f"'to-bare' or None: SITEURL's host {host} is www."
+            )
+    pagespeed = None
+    if rules.boolean("NGINX_PAGESPEED", merged["NGINX_PAGESPEED"]):
+        filters = merged["NGINX_PAGESPEED_FILTERS"]
+        if not isinstance(filters, list | tuple) or not filters:
+            raise ServerConfigError(
+                "NGINX_PAGESPEED_FILTERS", filters, "a non-empty list of filter names"
+            )
+        pagespeed = model.Pagespeed(
+            file_cache_path=rules.file_path(
+                "NGINX_PAGESPEED_FILE_CACHE_PATH", merged["NGINX_PAGESPEED_FILE_CACHE_PATH"]
+            ),
+            rewrite_level=rules.choice(
+                "NGINX_PAGESPEED_REWRITE_LEVEL",
+                merged["NGINX_PAGESPEED_REWRITE_LEVEL"],
+                _PAGESPEED_LEVELS,
+            ),
+            filters=tuple(
+                rules.word(f"NGINX_PAGESPEED_FILTERS[{i}]", f) for i, f in enumerate(filters)
+            ),
+        )
+    return model.Nginx(
+        version=version,
+        role=role,
+        https_port=rules.port("NGINX_HTTPS_PORT", merged["NGINX_HTTPS_PORT"]),
+        http3=http3,
+        tls=tls,
+        brotli=rules.boolean("NGINX_BROTLI_STATIC", merged["NGINX_BROTLI_STATIC"]),
+        aliases=aliases,
+        www_redirect=www,
+        static_max_age=rules.integer(
+            "NGINX_STATIC_MAX_AGE", merged["NGINX_STATIC_MAX_AGE"], 0, 31536000
+        ),
+        acme_root=rules.file_path("NGINX_ACME_ROOT", merged["NGINX_ACME_ROOT"]),
+        pagespeed=pagespeed,
+    )
+
+
+def _haproxy(merged: Mapping[str, Any]) -> model.Haproxy:
+    bind = merged["HAPROXY_BIND_ADDRESS"]
+    return model.Haproxy(
+        version=rules.version("HAPROXY_VERSION", merged["HAPROXY_VERSION"]),
+        topology=rules.choice("HAPROXY_TOPOLOGY", merged["HAPROXY_TOPOLOGY"], ("http", "tcp")),
+        bind_address="*" if bind == "*" else rules.address("HAPROXY_BIND_ADDRESS", bind),
+        http_port=rules.port("HAPROXY_HTTP_PORT", merged["HAPROXY_HTTP_PORT"]),
+        https_port=rules.port("HAPROXY_HTTPS_PORT", merged["HAPROXY_HTTPS_PORT"]),
+        http_redirect=rules.boolean("HAPROXY_HTTP_REDIRECT", merged["HAPROXY_HTTP_REDIRECT"]),
+        pem=rules.file_path("HAPROXY_TLS_PEM", merged["HAPROXY_TLS_PEM"]),
+        tls_profile=rules.choice("HAPROXY_TLS_PROFILE", merged["HAPROXY_TLS_PROFILE"], _PROFILES),
+        npn=rules.boolean("HAPROXY_NPN", merged["HAPROXY_NPN"]),
+        stats=_stats(merged),
+    )
+
+
+def merged_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """DEFAULTS overlaid with what the settings file gave; unknown NGINX_/HAPROXY_ names fail."""
+    ours = {k: v for k, v in settings.items() if k.startswith(("NGINX_", "HAPROXY_"))}
+    unknown = sorted(set(ours) - set(DEFAULTS))
+    if unknown:
+        raise ServerConfigError(
+            unknown[0],
+            settings[unknown[0]],
+            "a setting the serverconfig plugin knows: " + ", ".join(sorted(DEFAULTS)),
+        )
+    return {**DEFAULTS, **ours}
+
+
+def site_from_settings(settings: Mapping[str, Any]) -> model.Site:
+    """Validate every setting the server config reads and return the model."""
+    merged = merged_settings(settings)
+    siteurl = settings.get("SITEURL")
+    parts = urlsplit(siteurl) if isinstance(siteurl, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ServerConfigError("SITEURL", siteurl, "an http:// or https:// URL with a host name")
+    host = rules.hostname("SITEURL host", parts.hostname)
+    release = settings.get("RELEASE_ID", "dev")
+    if not isinstance(release, str) or not rules.word("RELEASE_ID", release):
+        raise ServerConfigError("RELEASE_ID", release, "one word")
+    haproxy = _haproxy(merged)
+    return model.Site(
+        siteurl=siteurl.rstrip("/"),
+        scheme=parts.scheme,
+        host=host,
+        release=release,
+        backends=model.backends(settings.get("BACKENDS"), h2_required=haproxy.topology == "tcp"),
+        balancer=model.balancer(settings.get("BALANCER")),
+        nginx=_nginx(merged, host),
+        haproxy=haproxy,
+        redirects=(),
+    )
+
+
+def deploy_build_path(settings: Mapping[str, Any]) -> Path:
+    """DEPLOY_BUILD_PATH, refused when it is inside (or is) OUTPUT_PATH."""
+    value = settings.get("DEPLOY_BUILD_PATH") or Path.cwd() / "deploy" / "build"
+    path = Path(value).resolve()
+    output = Path(settings["OUTPUT_PATH"]).resolve()
+    if path == output or output in path.parents:
+        raise ServerConfigError(
+            "DEPLOY_BUILD_PATH", str(value), f"a directory outside OUTPUT_PATH ({output})"
+        )
+    return path

@@ -57,3 +57,5 @@ BALANCER = {
 # Stats credentials come from the environment, never from a file in the repository.
 HAPROXY_STATS_USER = os.environ.get("HAPROXY_STATS_USER")
 HAPROXY_STATS_PASSWORD = os.environ.get("HAPROXY_STATS_PASSWORD")
+# A production haproxy.cfg must have a protected stats page: the build fails without one.
+HAPROXY_STATS_REQUIRED = True

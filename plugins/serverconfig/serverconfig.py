@@ -8,14 +8,16 @@ finalized: write healthz.txt into the web root and the server config beside it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pelican import Pelican, signals
 
 from . import haproxy, nginx, redirects, writer
+from .errors import ServerConfigError
 from .settings import DEFAULTS, deploy_build_path, site_from_settings
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,25 @@ log = logging.getLogger(__name__)
 _content_redirects: dict[int, list[redirects.Redirect]] = {}
 
 
+def _stops_build(receiver: Callable[[Any], None]) -> Callable[[Any], None]:
+    """Turn a ServerConfigError into one clear log line and a non-zero exit.
+
+    Pelican's main() logs any other exception with its whole traceback, which buries the
+    message; SystemExit passes through it and ends the build with status 1.
+    """
+
+    @functools.wraps(receiver)
+    def wrapper(sender: Any) -> None:
+        try:
+            receiver(sender)
+        except ServerConfigError as error:
+            log.critical("serverconfig: %s", error)
+            raise SystemExit(1) from None
+
+    return wrapper
+
+
+@_stops_build
 def initialized(pelican: Pelican) -> None:
     """Fill in defaults and validate; raising here makes `pelican` exit non-zero."""
     for key, value in DEFAULTS.items():
@@ -45,6 +66,7 @@ def _contents(generators: Iterable[Any]) -> Iterable[Any]:
             yield from getattr(generator, attribute, ())
 
 
+@_stops_build
 def collect_redirects(generators: list[Any]) -> None:
     """Turn every `:redirect_from:` in published content into redirects."""
     if not generators:
@@ -72,6 +94,7 @@ def render_all(site: Any) -> dict[str, str]:
     return {**nginx.render(site), **haproxy.render(site)}
 
 
+@_stops_build
 def finalized(pelican: Pelican) -> None:
     """Write healthz.txt, then the nginx and haproxy config and the manifest."""
     settings = pelican.settings

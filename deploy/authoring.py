@@ -16,8 +16,8 @@ class PostExistsError(FileExistsError):
 def new_post_text(title: str, when: dt.datetime) -> str:
     """The reStructuredText skeleton of a draft post called `title`."""
     title = " ".join(title.split())
-    if not title:
-        raise ValueError("a post needs a title")
+    if not slug_for(title):
+        raise ValueError(f"the title {title!r} has no letters or digits to make a slug from")
     underline = "#" * len(title)
     return (
         f"{title}\n{underline}\n\n"
@@ -38,11 +38,11 @@ def slug_for(title: str) -> str:
 
 def write_new_post(content_dir: Path, title: str, when: dt.datetime | None = None) -> Path:
     """Create `content_dir/<slug>.rst` as a draft; refuse to overwrite an existing file."""
-    when = when or dt.datetime.now()
+    text = new_post_text(title, when or dt.datetime.now())
     path = content_dir / f"{slug_for(title)}.rst"
     try:
         with path.open("x", encoding="utf-8") as post:
-            post.write(new_post_text(title, when))
+            post.write(text)
     except FileExistsError:
         raise PostExistsError(f"{path} already exists; pick another title or edit it") from None
     return path

@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: site test lint debian-packages clean
 
 site: $(VENV)/.site-installed
-	$(BIN)/pelican content
+	$(BIN)/pelican content --fatal errors
 
 test: $(VENV)/.test-installed debian-packages
 	$(BIN)/ruff check .

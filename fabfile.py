@@ -25,10 +25,9 @@ HERE = Path(__file__).resolve().parent
 @task
 def build(c: Context, publish: bool = False) -> None:
     """Build the site into output/ (--publish: with publishconf.py, warnings fatal)."""
-    settings = "publishconf.py" if publish else "pelicanconf.py"
-    fatal = " --fatal warnings" if publish else ""
+    settings, fatal = ("publishconf.py", "warnings") if publish else ("pelicanconf.py", "errors")
     with c.cd(str(HERE)):
-        c.run(f".venv/bin/pelican content -s {settings}{fatal}", pty=False)
+        c.run(f".venv/bin/pelican content -s {settings} --fatal {fatal}", pty=False)
 
 
 @task

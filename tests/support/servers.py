@@ -181,7 +181,7 @@ def start_nginx(
 
 def haproxy_check(config_paths: Sequence[Path]) -> subprocess.CompletedProcess[str]:
     """Run `haproxy -c` on the given files or directories."""
-    argv = [HAPROXY, "-c", "-q"]
+    argv = [HAPROXY, "-c"]
     for path in config_paths:
         argv += ["-f", str(path)]
     return subprocess.run(argv, capture_output=True, text=True, timeout=60)

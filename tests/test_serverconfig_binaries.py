@@ -1,0 +1,133 @@
+"""Every output for Debian's versions passes the real `nginx -t` and `haproxy -c`, and every
+nginx output survives a crossplane parse → build → parse round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import crossplane
+import pytest
+
+from tests.support import servers
+from tests.support.serverconfig import (
+    GOLDEN_CASES,
+    REDIRECTS,
+    STATS_PASSWORD,
+    STATS_USER,
+    check_haproxy,
+    check_nginx,
+    golden_files,
+    local_settings,
+    make_site,
+    render,
+)
+
+STATS = {
+    "HAPROXY_STATS_USER": STATS_USER,
+    "HAPROXY_STATS_PASSWORD": STATS_PASSWORD,
+    "HAPROXY_STATS_REQUIRED": True,
+}
+
+NGINX_VARIANTS = {
+    "backend-http": {},
+    "backend-tcp": {"HAPROXY_TOPOLOGY": "tcp"},
+    "backend-no-brotli-aliases": {
+        "NGINX_BROTLI_STATIC": False,
+        "NGINX_SERVER_ALIASES": ["blog.example.net", "www.blog.example.org"],
+    },
+    "backend-to-www": {"NGINX_WWW_REDIRECT": "to-www", "HAPROXY_TOPOLOGY": "tcp"},
+    "standalone-intermediate-ocsp": {
+        "NGINX_ROLE": "standalone",
+        "NGINX_TLS_TRUSTED_CERTIFICATE": "PEM",
+        "NGINX_WWW_REDIRECT": "to-www",
+    },
+    "standalone-modern": {"NGINX_ROLE": "standalone", "NGINX_TLS_PROFILE": "modern"},
+}
+HAPROXY_VARIANTS = {
+    "http-stats": STATS,
+    "http-no-stats": {},
+    "http-plain-port": {"HAPROXY_HTTP_REDIRECT": False, **STATS},
+    "tcp": {"HAPROXY_TOPOLOGY": "tcp", **STATS},
+    "tcp-npn-plain-port": {
+        "HAPROXY_TOPOLOGY": "tcp",
+        "HAPROXY_NPN": True,
+        "HAPROXY_HTTP_REDIRECT": False,
+    },
+    "http-npn-modern": {"HAPROXY_NPN": True, "HAPROXY_TLS_PROFILE": "modern", **STATS},
+}
+
+
+@pytest.fixture(scope="module")
+def pem(tmp_path_factory):
+    return servers.self_signed_pem(tmp_path_factory.mktemp("tls"), ["blog.example.org"])
+
+
+def _settings(tmp: Path, pem: Path, variant: dict) -> dict:
+    overrides = {k: (str(pem) if v == "PEM" else v) for k, v in variant.items()}
+    return local_settings(tmp, pem, **overrides)
+
+
+@pytest.mark.servers
+@pytest.mark.parametrize("name", sorted(NGINX_VARIANTS))
+def test_nginx_accepts_vhosts(name, tmp_path, pem):
+    site = make_site(REDIRECTS, **_settings(tmp_path, pem, NGINX_VARIANTS[name]))
+    result = check_nginx(site, tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.servers
+@pytest.mark.parametrize("name", sorted(HAPROXY_VARIANTS))
+def test_haproxy_accepts_config(name, tmp_path, pem):
+    site = make_site(REDIRECTS, **_settings(tmp_path, pem, HAPROXY_VARIANTS[name]))
+    result = check_haproxy(site, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # -c -q stays quiet unless something is wrong; warnings are a smell too.
+    assert "WARNING" not in result.stdout + result.stderr
+
+
+@pytest.mark.servers
+def test_nginx_rejects_a_broken_vhost(tmp_path, pem):
+    # The check above means something only if nginx -t does fail on a bad vhost.
+    site = make_site(**_settings(tmp_path, pem, {}))
+    check_nginx(site, tmp_path)
+    vhost = next((tmp_path / "build").glob("nginx/*/site.conf"))
+    vhost.write_text(vhost.read_text() + "server { listen\n")
+    conf = tmp_path / "nginx" / "nginx.conf"
+    assert servers.nginx_test(conf, tmp_path / "nginx").returncode != 0
+
+
+def _round_trip(tmp: Path, relative: str, text: str) -> None:
+    path = tmp / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    first = crossplane.parse(str(path), single=True, check_ctx=False, comments=False)
+    assert first["status"] == "ok", first["errors"]
+    rebuilt = crossplane.build(first["config"][0]["parsed"])
+    again = tmp / (relative + ".rebuilt")
+    again.write_text(rebuilt)
+    second = crossplane.parse(str(again), single=True, check_ctx=False, comments=False)
+    assert second["status"] == "ok", second["errors"]
+
+    def strip(block: list) -> list:
+        return [
+            (d["directive"], d["args"], strip(d.get("block", [])))
+            for d in block
+            if d["directive"] != "#"
+        ]
+
+    assert strip(second["config"][0]["parsed"]) == strip(first["config"][0]["parsed"])
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
+def test_golden_nginx_output_round_trips_through_crossplane(name, tmp_path):
+    for relative, text in golden_files(name).items():
+        if relative.startswith("nginx/"):
+            _round_trip(tmp_path, relative, text)
+
+
+@pytest.mark.parametrize("name", sorted(NGINX_VARIANTS))
+def test_variant_nginx_output_round_trips_through_crossplane(name, tmp_path):
+    site = make_site(REDIRECTS, **NGINX_VARIANTS[name] | {"NGINX_TLS_TRUSTED_CERTIFICATE": None})
+    for relative, text in render(site).items():
+        if relative.startswith("nginx/"):
+            _round_trip(tmp_path, relative, text)

@@ -26,7 +26,7 @@ def hostname(where: str, value: object) -> str:
     allowed = "a DNS hostname: lowercase letters, digits and hyphens in dot-separated labels"
     if not isinstance(value, str) or not value or len(value) > 253:
         raise ServerConfigError(where, value, allowed)
-    if not all(_LABEL.match(label) for label in value.split(".")):
+    if not all(_LABEL.fullmatch(label) for label in value.split(".")):
         raise ServerConfigError(where, value, allowed)
     return value
 
@@ -63,7 +63,7 @@ def port(where: str, value: object) -> int:
 
 def identifier(where: str, value: object) -> str:
     """A name haproxy and the file system both take as is: letters, digits, `_`, `-`."""
-    if not isinstance(value, str) or not _IDENTIFIER.match(value):
+    if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
         raise ServerConfigError(
             where, value, "1-63 letters, digits, '_' or '-', starting with a letter or digit"
         )
@@ -73,7 +73,7 @@ def identifier(where: str, value: object) -> str:
 def file_path(where: str, value: object) -> str:
     """An absolute, normalised file system path of safe characters."""
     allowed = "an absolute path of letters, digits and . _ / + @ = , - (no '..' or '//')"
-    if not isinstance(value, str) or not _FILE_PATH.match(value) or len(value) > 1024:
+    if not isinstance(value, str) or not _FILE_PATH.fullmatch(value) or len(value) > 1024:
         raise ServerConfigError(where, value, allowed)
     parts = value.split("/")[1:]
     if any(part in ("", ".", "..") for part in parts[:-1]) or parts[-1] in (".", ".."):
@@ -87,7 +87,7 @@ def url_path(where: str, value: object) -> str:
         "a URL path starting with '/', of letters, digits and . _ ~ / + , = @ : ! - "
         "(no '%', '?', '#', spaces, quotes, '..' or '//')"
     )
-    if not isinstance(value, str) or not _URL_PATH.match(value) or len(value) > 1024:
+    if not isinstance(value, str) or not _URL_PATH.fullmatch(value) or len(value) > 1024:
         raise ServerConfigError(where, value, allowed)
     segments = value.split("/")[1:]
     # nginx normalises `//`, `/./` and `/../` before matching, so such a source never matches.
@@ -98,21 +98,21 @@ def url_path(where: str, value: object) -> str:
 
 def user_name(where: str, value: object) -> str:
     """A login name: letters, digits, `.`, `_`, `-`; 1 to 64 characters."""
-    if not isinstance(value, str) or not _USER.match(value):
+    if not isinstance(value, str) or not _USER.fullmatch(value):
         raise ServerConfigError(where, value, "1-64 letters, digits, '.', '_' or '-'")
     return value
 
 
 def word(where: str, value: object) -> str:
     """One bare word haproxy and nginx take without quoting (realms, zone names)."""
-    if not isinstance(value, str) or not _WORD.match(value):
+    if not isinstance(value, str) or not _WORD.fullmatch(value):
         raise ServerConfigError(where, value, "one word of letters, digits, '.', '_' or '-'")
     return value
 
 
 def version(where: str, value: object) -> tuple[int, int, int]:
     """A version like "1.22" or "1.9.5", returned as a comparable tuple."""
-    match = _VERSION.match(value) if isinstance(value, str) else None
+    match = _VERSION.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         raise ServerConfigError(where, value, 'a version string like "1.22" or "1.9.5"')
     return int(match[1]), int(match[2]), int(match[3] or 0)

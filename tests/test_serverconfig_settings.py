@@ -1,0 +1,295 @@
+"""Settings → model: every bad value is rejected with a message naming it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from plugins.serverconfig import haproxy, nginx, passwords, redirects, rules
+from plugins.serverconfig.errors import ServerConfigError
+from plugins.serverconfig.model import Redirect
+from plugins.serverconfig.settings import DEFAULTS, deploy_build_path, site_from_settings
+from tests.support.serverconfig import BASE_SETTINGS, STATS_PASSWORD, STATS_USER, make_site
+
+
+def error_for(**overrides) -> str:
+    with pytest.raises(ServerConfigError) as caught:
+        site_from_settings({**BASE_SETTINGS, **overrides})
+    return str(caught.value)
+
+
+def test_defaults_are_valid():
+    site = make_site()
+    assert site.host == "blog.example.org"
+    assert [b.name for b in site.backends] == ["web1", "web2"]
+    assert site.haproxy.stats is None
+    assert site.nginx.version == (1, 22, 0) and site.haproxy.version == (2, 6, 0)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("NGINX_VERSION", "1.22;"),
+        ("NGINX_VERSION", 1.22),
+        ("NGINX_ROLE", "frontend"),
+        ("NGINX_HTTPS_PORT", 0),
+        ("NGINX_HTTPS_PORT", True),
+        ("NGINX_TLS_CERTIFICATE", "/etc/ssl/a b.pem"),
+        ("NGINX_TLS_CERTIFICATE", "relative.pem"),
+        ("NGINX_TLS_CERTIFICATE_KEY", "/etc/ssl/../shadow"),
+        ("NGINX_TLS_TRUSTED_CERTIFICATE", "/etc/ssl/x;y"),
+        ("NGINX_BROTLI_STATIC", "yes"),
+        ("NGINX_SERVER_ALIASES", "blog.example.net"),
+        ("NGINX_SERVER_ALIASES", ["ok.example.net", "bad name"]),
+        ("NGINX_WWW_REDIRECT", "always"),
+        ("NGINX_STATIC_MAX_AGE", -1),
+        ("NGINX_ACME_ROOT", "/var/www/$acme"),
+        ("NGINX_TLS_PROFILE", "old"),
+        ("HAPROXY_VERSION", "two"),
+        ("HAPROXY_TOPOLOGY", "udp"),
+        ("HAPROXY_BIND_ADDRESS", "0.0.0.0 ssl"),
+        ("HAPROXY_HTTP_PORT", 70000),
+        ("HAPROXY_TLS_PEM", "/etc/haproxy/{pem}"),
+        ("HAPROXY_NPN", 1),
+        ("HAPROXY_STATS_REQUIRED", "True"),
+        ("SITEURL", "ftp://blog.example.org"),
+        ("SITEURL", "https://blog_example.org"),
+        ("RELEASE_ID", "a b"),
+    ],
+)
+def test_bad_values_name_the_setting(key, value):
+    message = error_for(**{key: value})
+    assert message.startswith(key) or message.startswith(key.split("[")[0])
+    assert "expected" in message
+
+
+def test_unknown_plugin_setting_is_named():
+    assert "NGINX_VERSOIN" in error_for(NGINX_VERSOIN="1.22")
+
+
+def test_every_default_is_accepted_by_validation():
+    site_from_settings({**BASE_SETTINGS, **DEFAULTS})
+
+
+def _backend(**changes):
+    return [{**BASE_SETTINGS["BACKENDS"][0], **changes}]
+
+
+@pytest.mark.parametrize(
+    ("backends", "fragment"),
+    [
+        (_backend(name="web 1"), "BACKENDS[0]['name']"),
+        (_backend(name="web1;"), "BACKENDS[0]['name']"),
+        (_backend(address="10.0.0.11:80"), "BACKENDS[0]['address']"),
+        (_backend(port="80"), "BACKENDS[0]['port']"),
+        (_backend(h2_port=80), "BACKENDS[0]['h2_port']"),
+        (_backend(root="srv/blog"), "BACKENDS[0]['root']"),
+        (_backend(ssh_user="root;id"), "BACKENDS[0]['ssh_user']"),
+        (_backend(nginx_reload_command="a\nb"), "BACKENDS[0]['nginx_reload_command']"),
+        (_backend(colour="blue"), "unknown: colour"),
+        ([{"name": "web1"}], "required key"),
+        ([], "BACKENDS"),
+        (BASE_SETTINGS["BACKENDS"][:1] * 2, "not already used by BACKENDS[0]"),
+    ],
+)
+def test_backends_are_validated(backends, fragment):
+    assert fragment in error_for(BACKENDS=backends)
+
+
+def test_tcp_topology_needs_h2_ports():
+    backends = [{k: v for k, v in _backend()[0].items() if k != "h2_port"}]
+    assert site_from_settings({**BASE_SETTINGS, "BACKENDS": backends}).backends[0].h2_port is None
+    assert "h2_port" in error_for(BACKENDS=backends, HAPROXY_TOPOLOGY="tcp")
+
+
+def test_balancer_takes_the_deploy_keys_and_needs_an_ip():
+    balancer = {
+        "address": "10.0.0.10",
+        "config_dir": "/etc/haproxy/test",
+        "runtime_socket": "/run/test/admin.sock",
+        "haproxy_test_command": "haproxy -c -f {config_dir}",
+        "haproxy_reload_command": "kill -USR2 1",
+    }
+    assert make_site(BALANCER=balancer).balancer.runtime_socket == "/run/test/admin.sock"
+    assert "BALANCER['address']" in error_for(BALANCER={"address": "lb.example.org"})
+    assert "unknown: weight" in error_for(BALANCER={"address": "10.0.0.10", "weight": 1})
+    assert "BALANCER['runtime_socket']" in error_for(
+        BALANCER={"address": "10.0.0.10", "runtime_socket": "/run/a sock"}
+    )
+
+
+def test_http3_needs_standalone_and_a_new_nginx():
+    assert "NGINX_HTTP3" in error_for(NGINX_HTTP3=True, NGINX_VERSION="1.27")
+    assert "NGINX_HTTP3" in error_for(NGINX_HTTP3=True, NGINX_ROLE="standalone")
+    assert make_site(NGINX_HTTP3=True, NGINX_ROLE="standalone", NGINX_VERSION="1.25").nginx.http3
+
+
+def test_modern_tls_needs_tls13():
+    assert "NGINX_TLS_PROFILE" in error_for(
+        NGINX_TLS_PROFILE="modern", NGINX_ROLE="standalone", NGINX_VERSION="1.12"
+    )
+
+
+def test_www_redirect_must_fit_the_host():
+    assert "NGINX_WWW_REDIRECT" in error_for(NGINX_WWW_REDIRECT="to-bare")
+    assert "NGINX_WWW_REDIRECT" in error_for(
+        NGINX_WWW_REDIRECT="to-www", SITEURL="https://www.example.org"
+    )
+
+
+STATS = {"HAPROXY_STATS_REQUIRED": True}
+
+
+@pytest.mark.parametrize(
+    ("user", "password", "fragment"),
+    [
+        (None, None, "environment variables"),
+        ("admin", "admin", "not a default"),
+        ("statsreader", "short-pass", "at least 12 characters"),
+        ("statsreader", "statsreader", "not a default or the user"),
+        ("stats reader", STATS_PASSWORD, "HAPROXY_STATS_USER"),
+        (STATS_USER, "line\nbreak-password", "HAPROXY_STATS_PASSWORD"),
+    ],
+)
+def test_publish_builds_need_good_stats_credentials(user, password, fragment):
+    message = error_for(HAPROXY_STATS_USER=user, HAPROXY_STATS_PASSWORD=password, **STATS)
+    assert fragment in message
+    if password and len(password) > 4:
+        assert password not in message
+
+
+def test_dev_builds_leave_stats_out(caplog):
+    with caplog.at_level("INFO"):
+        site = make_site()
+    assert site.haproxy.stats is None
+    assert "stats page is left out" in caplog.text
+    assert "listen stats" not in haproxy.config(site)
+
+
+def test_stats_password_is_stored_hashed_and_deterministically():
+    site = make_site(HAPROXY_STATS_USER=STATS_USER, HAPROXY_STATS_PASSWORD=STATS_PASSWORD)
+    config = haproxy.config(site)
+    assert STATS_PASSWORD not in config
+    stats = site.haproxy.stats
+    assert re.fullmatch(r"\$6\$[./0-9A-Za-z]{16}\$[./0-9A-Za-z]{86}", stats.password_hash)
+    assert f"user {STATS_USER} password {stats.password_hash}" in config
+    salt = passwords.deterministic_salt(STATS_USER, STATS_PASSWORD)
+    assert stats.password_hash == passwords.sha512_crypt(STATS_PASSWORD, salt)
+    assert salt != passwords.deterministic_salt("other", STATS_PASSWORD)
+    assert config == haproxy.config(
+        make_site(HAPROXY_STATS_USER=STATS_USER, HAPROXY_STATS_PASSWORD=STATS_PASSWORD)
+    )
+
+
+@pytest.mark.parametrize(
+    ("version", "listen", "extra"),
+    [
+        ("1.4", "ssl spdy;", None),
+        ("1.9.4", "ssl spdy;", None),
+        ("1.9.5", "ssl http2;", None),
+        ("1.25.0", "ssl http2;", None),
+        ("1.25.1", "ssl;", "http2 on;"),
+    ],
+)
+def test_listen_syntax_by_version(version, listen, extra):
+    text = nginx.vhost(
+        make_site(NGINX_VERSION=version, NGINX_ROLE="standalone"), make_site().backends[0]
+    )
+    assert f"listen 10.0.0.11:443 {listen}" in text
+    assert extra is None or f"    {extra}" in text
+    assert ("http2 on;" in text) == (extra is not None)
+
+
+def test_backend_role_tcp_listeners_by_version():
+    backend = make_site().backends[0]
+    old = nginx.vhost(make_site(NGINX_VERSION="1.4", HAPROXY_TOPOLOGY="tcp"), backend)
+    assert "listen 10.0.0.11:81 spdy;" in old and "proxy_protocol" not in old
+    new = nginx.vhost(make_site(HAPROXY_TOPOLOGY="tcp"), backend)
+    assert "listen 10.0.0.11:81 http2 proxy_protocol;" in new
+    assert "real_ip_header proxy_protocol;" in new
+    http = nginx.vhost(make_site(), backend)
+    assert "listen 10.0.0.11:81" not in http and "real_ip_header X-Forwarded-For;" in http
+
+
+def test_pagespeed_include_only_when_enabled():
+    assert not any("pagespeed" in p for p in nginx.render(make_site()))
+    files = nginx.render(make_site(NGINX_PAGESPEED=True, NGINX_PAGESPEED_FILTERS=["rewrite_css"]))
+    assert "pagespeed EnableFilters rewrite_css;" in files["nginx/web1/pagespeed.conf"]
+    assert "include /srv/blog/nginx/pagespeed.conf;" in files["nginx/web1/site.conf"]
+    with pytest.raises(ServerConfigError, match="NGINX_PAGESPEED_FILTERS"):
+        make_site(NGINX_PAGESPEED=True, NGINX_PAGESPEED_FILTERS=["a;b"])
+
+
+def test_brotli_can_be_turned_off():
+    assert "brotli_static" not in nginx.vhost(
+        make_site(NGINX_BROTLI_STATIC=False), make_site().backends[0]
+    )
+
+
+def test_every_add_header_location_repeats_the_security_headers():
+    text = nginx.vhost(make_site(), make_site().backends[0])
+    for block in re.findall(r"location [^{]*\{(.*?)\n    \}", text, re.S):
+        if "add_header" in block:
+            for name in ("Strict-Transport-Security", "Content-Security-Policy", "nosniff"):
+                assert name in block, block
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["/a b/", "/a;b", "relative/", "/a/../b", "//a", "/a?b=1", "/a#b", "/$uri", '/a"', "/é", ""],
+)
+def test_redirect_paths_are_validated(value):
+    with pytest.raises(ServerConfigError, match="NGINX_REDIRECTS"):
+        redirects.from_setting({value: "/new/"})
+    with pytest.raises(ServerConfigError, match="NGINX_REDIRECTS"):
+        redirects.from_setting({"/old/": value})
+    with pytest.raises(ServerConfigError, match=r"content/post\.rst: redirect_from"):
+        redirects.from_metadata("content/post.rst", "2013/07/19/post/", f"/ok/, {value}x")
+
+
+def test_redirect_from_metadata():
+    found = redirects.from_metadata("content/a.rst", "2013/07/19/a/", " /old/a/ ,/a.html,")
+    assert [(r.source, r.target) for r in found] == [
+        ("/old/a/", "/2013/07/19/a/"),
+        ("/a.html", "/2013/07/19/a/"),
+    ]
+
+
+def test_redirect_conflicts_name_both_sources(tmp_path):
+    (tmp_path / "about").mkdir()
+    (tmp_path / "about" / "index.html").write_text("")
+    one = Redirect("/old/", "/new/", "content/one.rst")
+    two = Redirect("/old/", "/other/", "NGINX_REDIRECTS")
+    with pytest.raises(ServerConfigError) as caught:
+        redirects.merge([one, two], tmp_path)
+    assert "NGINX_REDIRECTS" in str(caught.value) and "content/one.rst" in str(caught.value)
+    with pytest.raises(ServerConfigError, match="other than the source"):
+        redirects.merge([Redirect("/a/", "/a/", "x")], tmp_path)
+    with pytest.raises(ServerConfigError, match="is a page"):
+        redirects.merge([Redirect("/about/", "/a/", "x")], tmp_path)
+    merged = redirects.merge([Redirect("/b/", "/x/", "x"), Redirect("/a/", "/x/", "y")], tmp_path)
+    assert [r.source for r in merged] == ["/a/", "/b/"]
+
+
+def test_deploy_build_path_outside_output(tmp_path):
+    output = tmp_path / "output"
+    ok = {"OUTPUT_PATH": str(output), "DEPLOY_BUILD_PATH": str(tmp_path / "deploy")}
+    assert deploy_build_path(ok) == tmp_path / "deploy"
+    for inside in (output, output / "deploy"):
+        with pytest.raises(ServerConfigError, match="DEPLOY_BUILD_PATH"):
+            deploy_build_path({**ok, "DEPLOY_BUILD_PATH": str(inside)})
+
+
+@pytest.mark.parametrize(
+    "value", ["a b", "a;b", "a{", "a}", 'a"', "a'", "a\nb", "a\n", "$a", "a#", "a\\b", "a\0"]
+)
+def test_rules_refuse_directive_characters(value):
+    for rule in (rules.hostname, rules.identifier, rules.word, rules.user_name, rules.address):
+        with pytest.raises(ServerConfigError, match="WHERE"):
+            rule("WHERE", value)
+        with pytest.raises(ServerConfigError, match="WHERE"):
+            rule("WHERE", "")
+    for rule in (rules.file_path, rules.url_path):
+        with pytest.raises(ServerConfigError, match="WHERE"):
+            rule("WHERE", "/" + value)

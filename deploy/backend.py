@@ -91,8 +91,11 @@ def transfer(
 
 
 def parse_rsync(stdout: str) -> Transfer:
-    """Files and bytes from `--stats`, and the paths from `--out-format=%i %n`."""
-    changed = [line[12:] for line in stdout.splitlines() if line.startswith(">f")]
+    """Files and bytes from `--stats`, and the paths from `--out-format=%i %n`.
+
+    A file sent to a remote host is itemized `<f...`, one copied locally `>f...`.
+    """
+    changed = [line[12:] for line in stdout.splitlines() if line[:2] in {"<f", ">f"}]
     files = _stat(stdout, "Number of regular files transferred")
     return Transfer(files, _stat(stdout, "Total bytes sent"), tuple(changed))
 

@@ -76,7 +76,7 @@ def _stage_flip_prune(
     hosts: Hosts, release_id: str, artefacts: Artefacts, progress: Progress
 ) -> None:
     inventory = hosts.inventory
-    states = hosts.each_backend(remote.read_state)
+    states = hosts.each_backend(lambda b, c: remote.read_state(c, b))
     for name, state in states.items():
         if release_id in state.releases:
             raise DeployError(name, "stage", f"release {release_id} already exists there")

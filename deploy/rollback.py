@@ -20,7 +20,7 @@ def rollback(
     """Flip every backend to `to` (default: the release before the live one); return it."""
     hosts = Hosts.open(inventory, config)
     try:
-        states = hosts.each_backend(remote.read_state)
+        states = hosts.each_backend(lambda b, c: remote.read_state(c, b))
         first = inventory.backends[0].name
         target = check_release_id(to) if to else states[first].previous()
         if target is None:

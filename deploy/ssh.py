@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import shlex
 from collections.abc import Sequence
@@ -56,18 +55,39 @@ def run(
     line = command if isinstance(command, str) else shlex.join(command)
     log.debug("%s: %s: %s", host, step, line)
     try:
-        result = conn.run(
-            line,
-            hide=True,
-            warn=True,
-            in_stream=io.StringIO(stdin) if stdin is not None else False,
-        )
+        if stdin is None:
+            result = conn.run(line, hide=True, warn=True, in_stream=False)
+        else:
+            result = _run_with_input(conn, line, stdin)
     except Exception as error:  # paramiko and socket errors all mean "the host is unreachable"
         where = f"{conn.user}@{conn.host}:{conn.port}"
         raise DeployError(host, step, f"SSH to {where}: {error}") from error
     if check and result.exited != 0:
         raise DeployError(host, step, describe(result))
     return result
+
+
+def _run_with_input(conn: Connection, line: str, stdin: str) -> Result:
+    """Run `line` with `stdin` sent in one go, then end of file.
+
+    Not `conn.run(in_stream=...)`: invoke feeds a non-terminal stream one byte per 10 ms,
+    which makes a 7 kB vhost take over a minute to upload.
+    """
+    conn.open()
+    channel = conn.client.get_transport().open_session()
+    try:
+        channel.exec_command(line)
+        channel.sendall(stdin.encode())
+        channel.shutdown_write()
+        # Our commands print little: reading stdout to its end cannot block on a full stderr.
+        stdout = channel.makefile("rb").read().decode(errors="replace")
+        stderr = channel.makefile_stderr("rb").read().decode(errors="replace")
+        exited = channel.recv_exit_status()
+    finally:
+        channel.close()
+    return Result(
+        stdout=stdout, stderr=stderr, command=line, exited=exited, hide=("stdout", "stderr")
+    )
 
 
 def describe(result: Result) -> str:

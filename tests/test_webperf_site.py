@@ -221,3 +221,7 @@ def test_rebuild_recompresses_only_changed_files(site, tmp_path):
     assert stats["precompressed_files"] == len(compressible)
     assert stats["compressed_now"] == 2 * len(changed)
     assert stats["compressed_from_cache"] == 2 * (len(compressible) - len(changed))
+    # Pages are rewritten again only where Pelican wrote something new.
+    changed_pages = [name for name in changed if name.endswith(".html")]
+    assert changed_pages
+    assert stats["pages_from_cache"] == stats["pages"] - len(changed_pages)

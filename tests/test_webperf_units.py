@@ -176,6 +176,56 @@ def test_precompress_writes_smaller_siblings_and_uses_the_cache(tmp_path):
     assert not tiny.with_name("tiny.txt.br").exists()
 
 
+def test_process_page_reuses_a_cached_rewrite_only_for_the_same_page_and_context(tmp_path):
+    page_text = '<p><img src="/images/b.png" alt="B"><a href="/theme/css/style.css">x</a></p>'
+    page = tmp_path / "post" / "index.html"
+    page.parent.mkdir()
+    context = _context(cache_root=tmp_path / "cache", originals=frozenset({"images/b.png"}))
+
+    def run(context: pages.Context, referrer: str = "post/index.html") -> pages.PageOutcome:
+        page.write_text(page_text)
+        return pages.process_page(page, referrer, context)
+
+    first = run(context)
+    rewritten = page.read_text()
+    assert 'href="/theme/css/style.0123456789.css"' in rewritten
+    second = run(context)
+    assert (first.from_cache, second.from_cache) == (False, True)
+    assert page.read_text() == rewritten
+    assert (
+        (second.images, second.referenced)
+        == (first.images, first.referenced)
+        == (
+            1,
+            frozenset({"images/b.png"}),
+        )
+    )
+    # A new fingerprint for the stylesheet, or the same bytes at another path, is a miss.
+    moved = _context(
+        cache_root=tmp_path / "cache",
+        assets={**context.assets, "theme/css/style.css": "theme/css/style.9876543210.css"},
+    )
+    third = run(moved)
+    assert not third.from_cache
+    assert 'href="/theme/css/style.9876543210.css"' in page.read_text()
+    assert not run(context, referrer="other/index.html").from_cache
+
+
+def test_deferred_encodings_are_finished_one_by_one(tmp_path):
+    page = tmp_path / "feed.xml"
+    page.write_text("<entry>brotli takes its time</entry>\n" * 500)
+    job = compress.Job(page, tmp_path / "cache", 9, 11)
+    deferred = compress.precompress(job, defer=True)
+    assert (deferred.computed, deferred.cached, deferred.written) == (0, 0, 0)
+    assert sorted(p.suffix for p in deferred.pending) == [".br", ".gz"]
+    assert not page.with_name("feed.xml.br").exists()
+    finished = [compress.finish(p) for p in deferred.pending]
+    assert [(f.computed, f.written) for f in finished] == [(1, 1), (1, 1)]
+    assert brotli.decompress(page.with_name("feed.xml.br").read_bytes()) == page.read_bytes()
+    again = compress.precompress(job, defer=True)
+    assert (again.cached, again.pending) == (2, ())
+
+
 def test_cache_prune_drops_only_old_entries(tmp_path):
     old = cache.entry_path(tmp_path, "ns", "ab" * 32)
     new = cache.entry_path(tmp_path, "ns", "cd" * 32)

@@ -34,6 +34,15 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Pending:
+    """One encoding of one file that the cache did not have, left for `finish`."""
+
+    job: Job
+    suffix: str
+    size: int
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What happened to one file: how many encodings came from the cache or were computed."""
 
@@ -41,6 +50,7 @@ class Outcome:
     cached: int
     computed: int
     written: int
+    pending: tuple[Pending, ...] = ()
 
 
 def _encoders(job: Job) -> list[tuple[str, str, Callable[[bytes], bytes]]]:
@@ -58,29 +68,57 @@ def _encoders(job: Job) -> list[tuple[str, str, Callable[[bytes], bytes]]]:
     ]
 
 
-def precompress(job: Job) -> Outcome:
+def _write_sibling(path: Path, suffix: str, data: bytes, encoded: bytes) -> int:
+    # A stale sibling from an earlier build into the same output is removed when the new
+    # encoding does not pay, so nginx never serves old bytes.
+    sibling = path.with_name(path.name + suffix)
+    if encoded and len(encoded) < len(data):
+        sibling.write_bytes(encoded)
+        return 1
+    sibling.unlink(missing_ok=True)
+    return 0
+
+
+def _compute(entry: Path, encode: Callable[[bytes], bytes], data: bytes) -> bytes:
+    encoded = encode(data)
+    # An empty entry records "not smaller": no real encoding is ever empty.
+    cache.store(entry, encoded if len(encoded) < len(data) else b"")
+    return encoded
+
+
+def precompress(job: Job, *, defer: bool = False) -> Outcome:
     """Write `<file>.gz` and `<file>.br` beside the file, each only when it is smaller.
 
-    Runs in a worker process. A stale sibling from an earlier build into the same output
-    is removed when the new encoding does not pay, so nginx never serves old bytes.
+    Runs in a worker process. With `defer`, encodings missing from the cache are not
+    computed but returned as `Outcome.pending`, for `finish` to compute one by one.
     """
     data = job.path.read_bytes()
     key = hashlib.sha256(data).hexdigest()
     cached = computed = written = 0
+    pending = []
     for suffix, namespace, encode in _encoders(job):
         entry = cache.entry_path(job.cache_root, namespace, key)
         encoded = cache.load(entry)
+        if encoded is None and defer:
+            pending.append(Pending(job, suffix, len(data)))
+            continue
         if encoded is None:
-            encoded = encode(data)
-            # An empty entry records "not smaller": no real encoding is ever empty.
-            cache.store(entry, encoded if len(encoded) < len(data) else b"")
+            encoded = _compute(entry, encode, data)
             computed += 1
         else:
             cached += 1
-        sibling = job.path.with_name(job.path.name + suffix)
-        if encoded and len(encoded) < len(data):
-            sibling.write_bytes(encoded)
-            written += 1
-        else:
-            sibling.unlink(missing_ok=True)
-    return Outcome(job.path, cached, computed, written)
+        written += _write_sibling(job.path, suffix, data, encoded)
+    return Outcome(job.path, cached, computed, written, tuple(pending))
+
+
+def finish(pending: Pending) -> Outcome:
+    """Compute, cache and write one encoding that `precompress(..., defer=True)` left."""
+    data = pending.job.path.read_bytes()
+    key = hashlib.sha256(data).hexdigest()
+    for suffix, namespace, encode in _encoders(pending.job):
+        if suffix == pending.suffix:
+            entry = cache.entry_path(pending.job.cache_root, namespace, key)
+            encoded = _compute(entry, encode, data)
+            written = _write_sibling(pending.job.path, suffix, data, encoded)
+            return Outcome(pending.job.path, 0, 1, written)
+    raise ValueError(f"{pending.job.path}: no encoder for {pending.suffix!r}")

@@ -7,13 +7,17 @@ are stepped over whole so nothing inside them is taken for a tag.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import html
+import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
 from pathlib import Path
 
-from . import urls
+from . import cache, urls
 from .images import ImageInfo
 from .minify import minify_page
 
@@ -35,6 +39,17 @@ SRCSET_ATTRIBUTES = frozenset({"srcset", "imagesrcset"})
 
 Attributes = list[tuple[str, str | None]]
 
+# A rewritten page depends on its bytes, its path, the Context, and besides those only on
+# this code and the minifier: both name the cache namespace, so changing either (or
+# upgrading minify_html) never serves a page rewritten the old way.
+_CODE = hashlib.sha256(
+    b"".join(
+        (Path(__file__).parent / name).read_bytes() for name in ("pages.py", "urls.py", "minify.py")
+    )
+    + metadata.version("minify_html").encode()
+).hexdigest()[:16]
+CACHE_NAMESPACE = f"page-{_CODE}"
+
 
 @dataclass(frozen=True)
 class Context:
@@ -48,6 +63,22 @@ class Context:
     minify_options: Mapping[str, bool]
     # Originals still present in the web root: a page naming one keeps it alive.
     originals: frozenset[str] = field(default_factory=frozenset)
+    # Content-hash cache of rewritten pages; None rewrites every page every time.
+    cache_root: Path | None = None
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """A hash of everything here that decides how a page is rewritten."""
+        described = [
+            self.siteurl,
+            sorted(self.assets.items()),
+            sorted((path, asdict(info)) for path, info in self.images.items()),
+            self.image_sizes,
+            self.minify,
+            sorted(self.minify_options.items()),
+            sorted(self.originals),
+        ]
+        return hashlib.sha256(json.dumps(described).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -57,6 +88,7 @@ class PageOutcome:
     path: str
     referenced: frozenset[str]
     images: int
+    from_cache: bool = False
 
 
 def parse_attributes(text: str) -> Attributes:
@@ -207,12 +239,28 @@ def rewrite_markup(text: str, referrer: str, context: Context) -> tuple[str, int
 
 
 def process_page(path: Path, referrer: str, context: Context) -> PageOutcome:
-    """Rewrite, minify and save one page; report which originals it still names."""
+    """Rewrite, minify and save one page; report which originals it still names.
+
+    With a cache, an unchanged page in an unchanged context costs a read and a write.
+    """
     before = path.read_text(encoding="utf-8")
-    text, images = rewrite_markup(before, referrer, context)
-    if context.minify:
-        text = minify_page(text, context.minify_options)
+    entry = None
+    stored = None
+    if context.cache_root is not None:
+        key = hashlib.sha256(f"{context.digest}\0{referrer}\0{before}".encode()).hexdigest()
+        entry = cache.entry_path(context.cache_root, CACHE_NAMESPACE, key)
+        stored = cache.load(entry)
+    if stored is not None:
+        # An entry is the page's image count on the first line, then the rewritten page.
+        count, _, body = stored.partition(b"\n")
+        images, text = int(count), body.decode("utf-8")
+    else:
+        text, images = rewrite_markup(before, referrer, context)
+        if context.minify:
+            text = minify_page(text, context.minify_options)
+        if entry is not None:
+            cache.store(entry, f"{images}\n{text}".encode())
     if text != before:
         path.write_text(text, encoding="utf-8")
     referenced = frozenset(original for original in context.originals if original in text)
-    return PageOutcome(referrer, referenced, images)
+    return PageOutcome(referrer, referenced, images, from_cache=stored is not None)

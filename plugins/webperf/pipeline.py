@@ -4,9 +4,10 @@
 2. images: read sizes, make resized/WebP variants, fingerprint them;
 3. fingerprint assets leaves first, then stylesheets after their url() references are
    rewritten, so each hash covers the final bytes;
-4. rewrite, size and minify every page (in parallel);
+4. rewrite, size and minify every page (in parallel, through the content-hash cache);
 5. drop originals nothing names any more, write assets.json;
-6. precompress every text file (in parallel, through the content-hash cache).
+6. precompress every text file (in parallel, through the content-hash cache), then
+   compute the encodings the cache lacked, largest file first, one encoding per task.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Stats:
     """Counts for one build, logged and saved as <cache>/stats.json."""
 
     pages: int = 0
+    pages_from_cache: int = 0
     images_sized: int = 0
     minified_assets: int = 0
     fingerprinted: int = 0
@@ -208,9 +210,16 @@ def _page_job(item: tuple[Path, str]) -> pages.PageOutcome:
 
 def _compress_job(job: compress.Job) -> compress.Outcome:
     try:
-        return compress.precompress(job)
+        return compress.precompress(job, defer=True)
     except OSError as exc:
         raise WebperfError(f"{job.path}: {exc}") from exc
+
+
+def _finish_job(pending: compress.Pending) -> compress.Outcome:
+    try:
+        return compress.finish(pending)
+    except OSError as exc:
+        raise WebperfError(f"{pending.job.path}: {exc}") from exc
 
 
 def _parallel(
@@ -218,12 +227,13 @@ def _parallel(
     context: pages.Context | None,
     function: Callable[[Item], Result],
     items: list[Item],
+    chunk: int | None = None,
 ) -> Iterator[Result]:
     if settings.workers == 1 or len(items) < 2:
         _init_worker(context)
         yield from map(function, items)
         return
-    chunk = max(1, len(items) // (settings.workers * 8))
+    chunk = chunk or max(1, len(items) // (settings.workers * 8))
     # fork: the plugin is imported from PLUGIN_PATHS, which a fresh interpreter lacks.
     with ProcessPoolExecutor(
         settings.workers,
@@ -276,11 +286,15 @@ def run(settings: WebperfSettings) -> Stats:
         minify=settings.minify,
         minify_options=settings.minify_html_options,
         originals=frozenset(removable),
+        cache_root=settings.cache,
     )
+    # Hashed once here, before the workers fork, rather than once in every worker.
+    _ = context.digest
     named: set[str] = set()
     items = [(p, _relative(p, output)) for p in html_files]
     for outcome in _parallel(settings, context, _page_job, items):
         stats.pages += 1
+        stats.pages_from_cache += outcome.from_cache
         stats.images_sized += outcome.images
         named |= outcome.referenced
 
@@ -300,10 +314,16 @@ def run(settings: WebperfSettings) -> Stats:
             for path in _site_files(output)
             if path.suffix.lower().lstrip(".") in settings.precompress_extensions
         ]
+        pending: list[compress.Pending] = []
         for result in _parallel(settings, None, _compress_job, jobs):
             stats.precompressed_files += 1
-            stats.compressed_now += result.computed
             stats.compressed_from_cache += result.cached
+            pending += result.pending
+        # Brotli at quality 11 takes seconds on a large feed: started first, one encoding
+        # per task, the slow ones run side by side instead of queueing in one worker's chunk.
+        pending.sort(key=lambda item: (-item.size, str(item.job.path), item.suffix))
+        for result in _parallel(settings, None, _finish_job, pending, chunk=1):
+            stats.compressed_now += result.computed
 
     settings.cache.mkdir(parents=True, exist_ok=True)
     stats_text = json.dumps(asdict(stats), indent=2, sort_keys=True) + "\n"

@@ -55,6 +55,19 @@ def test_defaults_are_valid():
         ("HAPROXY_STATS_REQUIRED", "True"),
         ("SITEURL", "ftp://blog.example.org"),
         ("SITEURL", "https://blog_example.org"),
+        # urlsplit drops the newline; the header line of every config would not.
+        ("SITEURL", "https://blog.example.org/\nserver { }"),
+        ("SITEURL", "https://blog.example.org\t"),
+        ("SITEURL", "https://["),
+        ("SITEURL", "https://blog.example.org:99999"),
+        ("SITEURL", "https://user@blog.example.org"),
+        ("SITEURL", "https://blog.example.org/?q=1"),
+        ("SITEURL", "https://blog.example.org/a b"),
+        # Python takes anything after an IPv6 scope `%`.
+        ("HAPROXY_BIND_ADDRESS", "::1%x;"),
+        ("HAPROXY_BIND_ADDRESS", "lb.example.org"),
+        # haproxy reads a comma as an address list separator.
+        ("HAPROXY_TLS_PEM", "/etc/haproxy/a,b.pem"),
         ("RELEASE_ID", "a b"),
     ],
 )
@@ -62,6 +75,17 @@ def test_bad_values_name_the_setting(key, value):
     message = error_for(**{key: value})
     assert message.startswith(key) or message.startswith(key.split("[")[0])
     assert "expected" in message
+
+
+def test_stats_address_is_an_ip():
+    credentials = {"HAPROXY_STATS_USER": STATS_USER, "HAPROXY_STATS_PASSWORD": STATS_PASSWORD}
+    message = error_for(HAPROXY_STATS_ADDRESS="stats.example.org", **credentials)
+    assert message.startswith("HAPROXY_STATS_ADDRESS")
+
+
+def test_siteurl_forms_that_are_accepted():
+    for url in ("http://localhost:8000", "https://blog.example.org/", "https://x.example/blog"):
+        assert make_site(SITEURL=url).siteurl == url.rstrip("/")
 
 
 def test_unknown_plugin_setting_is_named():
@@ -82,6 +106,8 @@ def _backend(**changes):
         (_backend(name="web 1"), "BACKENDS[0]['name']"),
         (_backend(name="web1;"), "BACKENDS[0]['name']"),
         (_backend(address="10.0.0.11:80"), "BACKENDS[0]['address']"),
+        (_backend(address="web1.example.org"), "BACKENDS[0]['address']"),
+        (_backend(address="fe80::1%eth0"), "BACKENDS[0]['address']"),
         (_backend(port="80"), "BACKENDS[0]['port']"),
         (_backend(h2_port=80), "BACKENDS[0]['h2_port']"),
         (_backend(root="srv/blog"), "BACKENDS[0]['root']"),

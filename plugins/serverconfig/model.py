@@ -212,7 +212,7 @@ def backends(value: object, *, h2_required: bool) -> tuple[Backend, ...]:
         port = rules.port(f"{where}['port']", item["port"])
         if h2_port == port:
             raise ServerConfigError(f"{where}['h2_port']", h2_port, "a port other than 'port'")
-        address = rules.address(f"{where}['address']", item["address"])
+        address = rules.ip_address(f"{where}['address']", item["address"])
         result.append(
             Backend(
                 name=rules.identifier(f"{where}['name']", item["name"]),

@@ -14,7 +14,7 @@ from .errors import ServerConfigError
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
-_FILE_PATH = re.compile(r"^/[A-Za-z0-9._/+@=,-]*$")
+_FILE_PATH = re.compile(r"^/[A-Za-z0-9._/+@=-]*$")
 _URL_PATH = re.compile(r"^/[A-Za-z0-9._~/+,=@:!-]*$")
 _USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
 _WORD = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
@@ -31,13 +31,22 @@ def hostname(where: str, value: object) -> str:
     return value
 
 
+def _ip(value: object) -> str | None:
+    """`value` as a canonical IP address, or None. IPv6 scope IDs (`fe80::1%eth0`) are not
+    addresses here: Python accepts any text after the `%`, including `;` and newlines."""
+    if not isinstance(value, str) or "%" in value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
 def address(where: str, value: object) -> str:
     """An IPv4 or IPv6 address, or a hostname; IPv6 is returned without brackets."""
-    if isinstance(value, str):
-        try:
-            return str(ipaddress.ip_address(value))
-        except ValueError:
-            pass
+    ip = _ip(value)
+    if ip is not None:
+        return ip
     try:
         return hostname(where, value)
     except ServerConfigError:
@@ -45,13 +54,13 @@ def address(where: str, value: object) -> str:
 
 
 def ip_address(where: str, value: object) -> str:
-    """An IPv4 or IPv6 address (nginx's set_real_ip_from takes no hostnames)."""
-    if isinstance(value, str):
-        try:
-            return str(ipaddress.ip_address(value))
-        except ValueError:
-            pass
-    raise ServerConfigError(where, value, "an IPv4 or IPv6 address")
+    """An IPv4 or IPv6 address: what nginx `listen`s on, haproxy `bind`s to, and
+    set_real_ip_from takes. A name would be resolved once at start, and fail the
+    `nginx -t` / `haproxy -c` check wherever it does not resolve to a local address."""
+    ip = _ip(value)
+    if ip is None:
+        raise ServerConfigError(where, value, "an IPv4 or IPv6 address")
+    return ip
 
 
 def port(where: str, value: object) -> int:
@@ -71,8 +80,11 @@ def identifier(where: str, value: object) -> str:
 
 
 def file_path(where: str, value: object) -> str:
-    """An absolute, normalised file system path of safe characters."""
-    allowed = "an absolute path of letters, digits and . _ / + @ = , - (no '..' or '//')"
+    """An absolute, normalised file system path of safe characters.
+
+    No `,`: haproxy splits a `stats socket` address list at commas.
+    """
+    allowed = "an absolute path of letters, digits and . _ / + @ = - (no '..' or '//')"
     if not isinstance(value, str) or not _FILE_PATH.fullmatch(value) or len(value) > 1024:
         raise ServerConfigError(where, value, allowed)
     parts = value.split("/")[1:]

@@ -112,7 +112,7 @@ def _stats(merged: Mapping[str, Any]) -> model.Stats | None:
             f"at least {_MIN_PASSWORD} characters",
         )
     return model.Stats(
-        address=rules.address("HAPROXY_STATS_ADDRESS", merged["HAPROXY_STATS_ADDRESS"]),
+        address=rules.ip_address("HAPROXY_STATS_ADDRESS", merged["HAPROXY_STATS_ADDRESS"]),
         port=rules.port("HAPROXY_STATS_PORT", merged["HAPROXY_STATS_PORT"]),
         uri=rules.url_path("HAPROXY_STATS_URI", merged["HAPROXY_STATS_URI"]),
         realm=rules.word("HAPROXY_STATS_REALM", merged["HAPROXY_STATS_REALM"]),
@@ -207,7 +207,7 @@ def _haproxy(merged: Mapping[str, Any]) -> model.Haproxy:
     return model.Haproxy(
         version=rules.version("HAPROXY_VERSION", merged["HAPROXY_VERSION"]),
         topology=rules.choice("HAPROXY_TOPOLOGY", merged["HAPROXY_TOPOLOGY"], ("http", "tcp")),
-        bind_address="*" if bind == "*" else rules.address("HAPROXY_BIND_ADDRESS", bind),
+        bind_address="*" if bind == "*" else rules.ip_address("HAPROXY_BIND_ADDRESS", bind),
         http_port=rules.port("HAPROXY_HTTP_PORT", merged["HAPROXY_HTTP_PORT"]),
         https_port=rules.port("HAPROXY_HTTPS_PORT", merged["HAPROXY_HTTPS_PORT"]),
         http_redirect=rules.boolean("HAPROXY_HTTP_REDIRECT", merged["HAPROXY_HTTP_REDIRECT"]),
@@ -216,6 +216,36 @@ def _haproxy(merged: Mapping[str, Any]) -> model.Haproxy:
         npn=rules.boolean("HAPROXY_NPN", merged["HAPROXY_NPN"]),
         stats=_stats(merged),
     )
+
+
+def _siteurl(value: object) -> tuple[str, str, str]:
+    """SITEURL → (itself without a trailing slash, scheme, host).
+
+    Only `scheme://host[:port][/path]` passes, whole: the URL is written into every config's
+    header line, and urlsplit quietly drops tabs and newlines a config would not.
+    """
+    allowed = "an http:// or https:// URL: a host name, an optional port and path, nothing else"
+    if not isinstance(value, str) or not value.isascii():
+        raise ServerConfigError("SITEURL", value, allowed)
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ServerConfigError("SITEURL", value, allowed) from None
+    host = parts.hostname or ""
+    netloc = host if port is None else f"{host}:{port}"
+    if (
+        parts.scheme not in ("http", "https")
+        or parts.netloc.lower() != netloc
+        or value != f"{parts.scheme}://{parts.netloc}{parts.path}"
+    ):
+        raise ServerConfigError("SITEURL", value, allowed)
+    rules.hostname("SITEURL host", host)
+    if port is not None:
+        rules.port("SITEURL port", port)
+    if parts.path:
+        rules.url_path("SITEURL path", parts.path)
+    return value.rstrip("/"), parts.scheme, host
 
 
 def merged_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -234,18 +264,14 @@ def merged_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
 def site_from_settings(settings: Mapping[str, Any]) -> model.Site:
     """Validate every setting the server config reads and return the model."""
     merged = merged_settings(settings)
-    siteurl = settings.get("SITEURL")
-    parts = urlsplit(siteurl) if isinstance(siteurl, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ServerConfigError("SITEURL", siteurl, "an http:// or https:// URL with a host name")
-    host = rules.hostname("SITEURL host", parts.hostname)
+    siteurl, scheme, host = _siteurl(settings.get("SITEURL"))
     release = settings.get("RELEASE_ID", "dev")
     if not isinstance(release, str) or not rules.word("RELEASE_ID", release):
         raise ServerConfigError("RELEASE_ID", release, "one word")
     haproxy = _haproxy(merged)
     return model.Site(
-        siteurl=siteurl.rstrip("/"),
-        scheme=parts.scheme,
+        siteurl=siteurl,
+        scheme=scheme,
         host=host,
         release=release,
         backends=model.backends(settings.get("BACKENDS"), h2_required=haproxy.topology == "tcp"),

@@ -1,0 +1,479 @@
+"""Injection: arbitrary strings in every setting and metadata value that reaches a config.
+
+Each value is either refused with a one-line ServerConfigError naming the setting (or the
+post), or the rendered config passes the real `nginx -t` and `haproxy -c` and has exactly the
+directives the same config has with an ordinary value: same directives, same nesting, same
+number of arguments (crossplane for nginx; a tokenizer that splits lines, words, quotes and
+comments the way haproxy does). Settings → model → render runs in-process; only accepted
+values start a binary.
+
+The pagespeed include cannot be `nginx -t`-checked (Debian has no ngx_pagespeed): its two
+values get the directive comparison only, with the include, and haproxy -c.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import crossplane
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from plugins.serverconfig import redirects
+from plugins.serverconfig.errors import ServerConfigError
+from plugins.serverconfig.model import Redirect, Site
+from plugins.serverconfig.settings import site_from_settings
+from tests.support import servers
+from tests.support.serverconfig import (
+    STATS_PASSWORD,
+    STATS_USER,
+    local_settings,
+    render,
+    write_files,
+)
+
+pytestmark = pytest.mark.servers
+
+POST_SOURCE = "content/2013-07-19-haproxy-stats.rst"
+POST_URL = "2013/07/19/haproxy-stats/"
+
+# What ends a directive, opens a block, quotes, comments, expands or ends a line in nginx or
+# haproxy, plus characters that case-fold or look like ASCII, and line breaks Python knows of.
+NASTY = [
+    *";{}\"'\n\r\t $#\\\x00%@:/.,-_=+!~`|&*()[]<>?^",
+    *["é", "İ", "\u212a", "\u2028", "\x85", "\x0b", "\xa0", "\ufeff", "\uff10", "\U0001f600"],
+]
+CHARACTERS = st.one_of(st.sampled_from(NASTY), st.characters(codec="utf-8"))
+ARBITRARY = st.text(CHARACTERS, max_size=40)
+
+
+def _mutations(valid: list[str]) -> st.SearchStrategy[str]:
+    """A valid value with a few arbitrary characters put in, replacing some or none."""
+
+    @st.composite
+    def mutate(draw: st.DrawFn) -> str:
+        value = draw(st.sampled_from(valid))
+        start = draw(st.integers(0, len(value)))
+        end = draw(st.integers(start, len(value)))
+        return value[:start] + draw(st.text(CHARACTERS, min_size=1, max_size=6)) + value[end:]
+
+    return mutate()
+
+
+@dataclass(frozen=True)
+class Env:
+    """Module-wide settings whose paths and ports are real on this machine."""
+
+    tmp: Path
+    pem: Path
+    settings: dict[str, Any]
+    output: Path
+    counter: itertools.count
+
+    def fresh_dir(self) -> str:
+        path = self.tmp / "files" / str(next(self.counter))
+        path.mkdir(parents=True)
+        return str(path)
+
+
+Apply = Callable[[str, Env], tuple[dict[str, Any], list[Redirect]]]
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One place a user-written string reaches the config."""
+
+    label: str  # what the error message must name
+    apply: Apply  # value → settings overrides and the redirects it makes
+    samples: list[str]  # valid values; samples[0] renders the baseline
+    variants: tuple[str, ...] = ("http", "tcp", "standalone")
+    # A path nginx or haproxy opens while checking: the value is appended to a fresh temp
+    # dir (so that an accepted one can exist), and the file is created if accepted.
+    opened: bool = False
+    pagespeed: bool = False
+    pattern: str | None = None  # a regex of near-valid values
+
+    def values(self) -> st.SearchStrategy[str]:
+        choices = [st.sampled_from(self.samples), _mutations(self.samples), ARBITRARY]
+        if self.pattern is not None:
+            choices.append(st.from_regex(self.pattern, fullmatch=True))
+        return st.one_of(choices)
+
+
+def _set(key: str) -> Apply:
+    return lambda value, env: ({key: value}, [])
+
+
+def _backend(field: str) -> Apply:
+    def apply(value: str, env: Env) -> tuple[dict[str, Any], list[Redirect]]:
+        first, second = env.settings["BACKENDS"]
+        return {"BACKENDS": [{**first, field: value}, second]}, []
+
+    return apply
+
+
+def _balancer(field: str) -> Apply:
+    return lambda value, env: ({"BALANCER": {**env.settings["BALANCER"], field: value}}, [])
+
+
+def _redirect_key(value: str, env: Env) -> tuple[dict[str, Any], list[Redirect]]:
+    return {}, redirects.from_setting({value: "/new/"})
+
+
+def _redirect_value(value: str, env: Env) -> tuple[dict[str, Any], list[Redirect]]:
+    return {}, redirects.from_setting({"/old/": value})
+
+
+def _redirect_from(value: str, env: Env) -> tuple[dict[str, Any], list[Redirect]]:
+    return {}, redirects.from_metadata(POST_SOURCE, POST_URL, value)
+
+
+def _slug(value: str, env: Env) -> tuple[dict[str, Any], list[Redirect]]:
+    # A post's URL comes from its `:slug:`, which Pelican takes verbatim.
+    return {}, redirects.from_metadata(POST_SOURCE, f"2013/07/19/{value}/", "/old/")
+
+
+HOSTS = ["blog.example.net", "a", "x-1.example", "xn--bcher-kva.example"]
+ADDRESSES = ["127.0.0.5", "10.0.0.1", "::1", "2001:db8::7", "0.0.0.0"]
+FILE_PATHS = ["/srv/blog", "/a", "/var/www/a_b/c.d", "/x+y/@z=1"]
+URL_PATHS = ["/old-about/", "/a", "/2013/07/x.html", "/~me/a:b!c@d=e,f+g"]
+WORDS = ["web1", "w", "a-b_c", "Z9"]
+PATH_PATTERN = r"/[A-Za-z0-9._~/+,=@:!%?-]{0,20}"
+
+SLOTS: dict[str, Slot] = {
+    "siteurl-host": Slot(
+        "SITEURL",
+        lambda value, env: ({"SITEURL": f"https://{value}"}, []),
+        ["blog.example.org", "blog.example.org:8443", *HOSTS],
+        pattern=r"[a-zA-Z0-9.:@-]{1,30}",
+    ),
+    "siteurl-path": Slot(
+        "SITEURL",
+        lambda value, env: ({"SITEURL": f"https://blog.example.org{value}"}, []),
+        ["/", "", "/blog/", ":8443/blog"],
+        pattern=PATH_PATTERN,
+    ),
+    "server-alias": Slot(
+        "NGINX_SERVER_ALIASES[0]",
+        lambda value, env: ({"NGINX_SERVER_ALIASES": [value]}, []),
+        HOSTS,
+        pattern=r"[a-zA-Z0-9.-]{1,30}",
+    ),
+    "backend-name": Slot("BACKENDS[0]", _backend("name"), WORDS, pattern=r"[\w.-]{1,10}"),
+    "backend-address": Slot(
+        "BACKENDS[0]['address']", _backend("address"), ADDRESSES, pattern=r"[0-9a-f.:%]{1,20}"
+    ),
+    "backend-root": Slot("BACKENDS[0]['root']", _backend("root"), FILE_PATHS, pattern=PATH_PATTERN),
+    "balancer-address": Slot(
+        "BALANCER['address']", _balancer("address"), ADDRESSES, pattern=r"[0-9a-f.:%]{1,20}"
+    ),
+    "runtime-socket": Slot(
+        "BALANCER['runtime_socket']",
+        _balancer("runtime_socket"),
+        ["/run/haproxy/admin.sock", *FILE_PATHS],
+        pattern=PATH_PATTERN,
+    ),
+    "tls-certificate": Slot(
+        "NGINX_TLS_CERTIFICATE",
+        _set("NGINX_TLS_CERTIFICATE"),
+        ["/site.pem", "/a/b.pem"],
+        variants=("standalone",),
+        opened=True,
+    ),
+    "tls-certificate-key": Slot(
+        "NGINX_TLS_CERTIFICATE_KEY",
+        _set("NGINX_TLS_CERTIFICATE_KEY"),
+        ["/key.pem"],
+        variants=("standalone",),
+        opened=True,
+    ),
+    "tls-trusted-certificate": Slot(
+        "NGINX_TLS_TRUSTED_CERTIFICATE",
+        _set("NGINX_TLS_TRUSTED_CERTIFICATE"),
+        ["/chain.pem"],
+        variants=("standalone",),
+        opened=True,
+    ),
+    "acme-root": Slot("NGINX_ACME_ROOT", _set("NGINX_ACME_ROOT"), FILE_PATHS, pattern=PATH_PATTERN),
+    "pagespeed-cache": Slot(
+        "NGINX_PAGESPEED_FILE_CACHE_PATH",
+        _set("NGINX_PAGESPEED_FILE_CACHE_PATH"),
+        FILE_PATHS,
+        pagespeed=True,
+    ),
+    "pagespeed-filter": Slot(
+        "NGINX_PAGESPEED_FILTERS[0]",
+        lambda value, env: ({"NGINX_PAGESPEED_FILTERS": [value, "remove_comments"]}, []),
+        ["combine_css", "a.b"],
+        pagespeed=True,
+    ),
+    "haproxy-bind": Slot(
+        "HAPROXY_BIND_ADDRESS", _set("HAPROXY_BIND_ADDRESS"), ["127.0.0.1", "*", "::1"]
+    ),
+    "haproxy-pem": Slot(
+        "HAPROXY_TLS_PEM", _set("HAPROXY_TLS_PEM"), ["/blog.pem"], variants=("http",), opened=True
+    ),
+    "stats-address": Slot(
+        "HAPROXY_STATS_ADDRESS", _set("HAPROXY_STATS_ADDRESS"), ["127.0.0.1", "::1", "10.1.2.3"]
+    ),
+    "stats-uri": Slot(
+        "HAPROXY_STATS_URI", _set("HAPROXY_STATS_URI"), URL_PATHS, pattern=PATH_PATTERN
+    ),
+    "stats-realm": Slot(
+        "HAPROXY_STATS_REALM", _set("HAPROXY_STATS_REALM"), ["haproxy-stats", *WORDS]
+    ),
+    "stats-user": Slot(
+        "HAPROXY_STATS_USER", _set("HAPROXY_STATS_USER"), [STATS_USER, *WORDS, "a.b"]
+    ),
+    "stats-password": Slot(
+        "HAPROXY_STATS_PASSWORD",
+        _set("HAPROXY_STATS_PASSWORD"),
+        [STATS_PASSWORD, "a long password; with {all} sorts of $things"],
+    ),
+    "redirect-source": Slot("NGINX_REDIRECTS", _redirect_key, URL_PATHS, pattern=PATH_PATTERN),
+    "redirect-target": Slot("NGINX_REDIRECTS", _redirect_value, URL_PATHS, pattern=PATH_PATTERN),
+    "redirect-from": Slot(
+        POST_SOURCE,
+        _redirect_from,
+        ["/2013/07/haproxy-stats/", "/a, /b/,/c.html", " /x/ ,", *URL_PATHS[:3]],
+        pattern=r"[A-Za-z0-9/ ,.%-]{0,30}",
+    ),
+    "post-slug": Slot(
+        POST_SOURCE, _slug, ["haproxy-stats", "a", "x.y_z"], pattern=r"[\w.%-]{0,12}"
+    ),
+}
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "http": {},
+    "tcp": {"HAPROXY_TOPOLOGY": "tcp"},
+    "standalone": {"NGINX_ROLE": "standalone", "NGINX_TLS_TRUSTED_CERTIFICATE": "PEM"},
+}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
+    tmp = tmp_path_factory.mktemp("injection")
+    pem = servers.self_signed_pem(tmp / "tls", ["blog.example.org"])
+    settings = local_settings(
+        tmp,
+        pem,
+        SITEURL="https://blog.example.org",
+        RELEASE_ID="injection",
+        HAPROXY_STATS_USER=STATS_USER,
+        HAPROXY_STATS_PASSWORD=STATS_PASSWORD,
+    )
+    (tmp / "output").mkdir()
+    return Env(tmp, pem, settings, tmp / "output", itertools.count())
+
+
+def build(slot: Slot, variant: str, value: str, env: Env) -> Site:
+    """Settings → model with `value` in `slot`; raises ServerConfigError when refused."""
+    extra = {k: str(env.pem) if v == "PEM" else v for k, v in VARIANTS[variant].items()}
+    if slot.pagespeed:
+        extra["NGINX_PAGESPEED"] = True
+    overrides, found = slot.apply(value, env)
+    site = site_from_settings({**env.settings, **extra, **overrides})
+    return dataclasses.replace(site, redirects=redirects.merge(found, env.output))
+
+
+# --- what a config contains, directive by directive ------------------------------------------
+
+
+def nginx_shape(path: Path) -> list[Any]:
+    """(directive, number of args, block) for every directive, as crossplane parses nginx."""
+    parsed = crossplane.parse(str(path), single=True, check_ctx=False, comments=False)
+    assert parsed["status"] == "ok", parsed["errors"]
+
+    def shape(block: list[dict[str, Any]]) -> list[Any]:
+        return [(d["directive"], len(d["args"]), shape(d.get("block", []))) for d in block]
+
+    return shape(parsed["config"][0]["parsed"])
+
+
+def haproxy_words(line: str) -> list[str]:
+    """One config line split as haproxy does: blanks separate, quotes group, `\\` escapes,
+    `#` starts a comment."""
+    words: list[str] = []
+    word: str | None = None
+    quote = ""
+    chars = iter(line)
+    for char in chars:
+        if char == "\\":
+            word = (word or "") + char + next(chars, "")
+        elif quote:
+            if char == quote:
+                quote = ""
+            else:
+                word = (word or "") + char
+        elif char in "\"'":
+            quote, word = char, word or ""
+        elif char == "#":
+            break
+        elif char in " \t\r":
+            if word is not None:
+                words.append(word)
+            word = None
+        else:
+            word = (word or "") + char
+    if word is not None:
+        words.append(word)
+    return words
+
+
+def haproxy_shape(text: str) -> list[Any]:
+    """(section keyword, [(keyword, number of words) per line]) for every section."""
+    sections: list[Any] = []
+    for line in text.split("\n"):  # haproxy ends lines at LF only, unlike str.splitlines
+        words = haproxy_words(line)
+        if not words:
+            continue
+        if line[:1] not in " \t":
+            sections.append((words[0], len(words), []))
+        else:
+            sections[-1][2].append((words[0], len(words)))
+    return sections
+
+
+def shapes(site: Site, root: Path) -> dict[str, Any]:
+    """Every rendered file's directive structure, by file (backends by position, since a
+    backend's name is in its path); the files are left under `root`."""
+    files = render(site)
+    write_files(root, files)
+    result = {}
+    for relative, text in files.items():
+        assert "\x00" not in text, relative
+        key = relative
+        for index, backend in enumerate(site.backends):
+            key = key.replace(f"nginx/{backend.name}/", f"nginx/#{index}/")
+        is_haproxy = relative.startswith("haproxy/")
+        result[key] = haproxy_shape(text) if is_haproxy else nginx_shape(root / relative)
+    return result
+
+
+_baselines: dict[tuple[str, str, int], dict[str, Any]] = {}
+
+
+def baseline(name: str, variant: str, redirect_count: int, env: Env) -> dict[str, Any]:
+    """The shape with the slot's ordinary value (as many redirects as the value made)."""
+    key = (name, variant, redirect_count)
+    if key not in _baselines:
+        slot = SLOTS[name]
+        value = (env.fresh_dir() + "/f" if slot.opened else "") + slot.samples[0]
+        if slot.opened:
+            Path(value).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(env.pem, value)
+        site = build(slot, variant, value, env)
+        extra = tuple(Redirect(f"/moved{i}/", "/new/", "baseline") for i in range(redirect_count))
+        site = dataclasses.replace(site, redirects=extra)
+        _baselines[key] = shapes(site, Path(env.fresh_dir()))
+    return _baselines[key]
+
+
+def check(name: str, variant: str, value: str, env: Env) -> None:
+    """The property: refused naming the setting, or harmless to nginx and haproxy."""
+    slot = SLOTS[name]
+    if slot.opened:
+        value = env.fresh_dir() + "/f" + value
+    try:
+        site = build(slot, variant, value, env)
+    except ServerConfigError as error:
+        message = str(error)
+        assert slot.label in message, message
+        assert "\n" not in message, message
+        return
+    if name == "server-alias" and site.nginx.aliases[0] == site.host:
+        return  # an alias equal to the site's own name is dropped, not injected
+    if slot.opened:
+        # An accepted path must be able to name the file nginx or haproxy reads.
+        Path(value).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(env.pem, value)
+    root = Path(env.fresh_dir())
+    got = shapes(site, root)
+    expected = baseline(name, variant, len(site.redirects), env)
+    assert got == expected, f"{name}={value!r} changed the directives"
+    if name == "stats-password":
+        assert value not in "".join(render(site).values())
+    if not slot.pagespeed:
+        vhosts = sorted(root.glob("nginx/*/site.conf"))
+        conf = servers.write_nginx_main_conf(root / "nginx-main", vhosts)
+        tested = servers.nginx_test(conf, root / "nginx-main")
+        # nginx -t binds its listeners, after parsing everything: an address this machine
+        # does not have fails there, and only there.
+        elsewhere = slot.label == "BACKENDS[0]['address']" and re.search(
+            r"\[emerg\] bind\(\) to \S+ failed \(99: ", tested.stderr
+        )
+        assert tested.returncode == 0 or elsewhere, f"{name}={value!r}: nginx -t: {tested.stderr}"
+    checked = servers.haproxy_check([root / "haproxy" / "haproxy.cfg"])
+    assert checked.returncode == 0, (
+        f"{name}={value!r}: haproxy -c: {checked.stdout}{checked.stderr}"
+    )
+    shutil.rmtree(root)
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(SLOTS))
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_arbitrary_value_is_refused_or_harmless(name, env, data):
+    slot = SLOTS[name]
+    variant = data.draw(st.sampled_from(slot.variants), label="variant")
+    check(name, variant, data.draw(slot.values(), label="value"), env)
+
+
+# Each character that could end a directive or a line, alone, after and inside a valid value.
+EXPLICIT = [";", "{", "}", '"', "'", "\n", "\r", "$", "#", " ", "\\", "\x00", "%", "é", "\u2028"]
+
+
+@pytest.mark.parametrize("name", sorted(SLOTS))
+def test_directive_characters_are_refused_or_harmless(name, env):
+    # Hypothesis covers the variants; the first one is enough for this fixed list.
+    slot = SLOTS[name]
+    for char in EXPLICIT:
+        values = {char, char + slot.samples[0], *(sample + char + "x;" for sample in slot.samples)}
+        for value in sorted(values):
+            check(name, slot.variants[0], value, env)
+
+
+@pytest.mark.parametrize("name", sorted(SLOTS))
+def test_every_sample_is_accepted(name, env):
+    # The property is only worth something if valid values get through to the binaries.
+    slot = SLOTS[name]
+    for sample in slot.samples:
+        value = (env.fresh_dir() + "/f" if slot.opened else "") + sample
+        if slot.opened:
+            Path(value).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(env.pem, value)
+        build(slot, slot.variants[0], value, env)
+
+
+def test_haproxy_words_split_like_haproxy():
+    assert haproxy_words('a "b c"  d\\ e\tf#g h') == ["a", "b c", "d\\ e", "f"]
+    assert haproxy_words("a 'b#c' ''") == ["a", "b#c", ""]
+
+
+def test_the_comparison_sees_an_injected_directive(env, tmp_path):
+    site = build(SLOTS["backend-name"], "http", "web1", env)
+    clean = shapes(site, tmp_path / "clean")
+    vhost = tmp_path / "clean" / "nginx" / "web1" / "site.conf"
+    vhost.write_text(
+        vhost.read_text().replace("index index.html;", "index index.html; autoindex on;")
+    )
+    assert nginx_shape(vhost) != clean["nginx/#0/site.conf"]
+    text = render(site)["haproxy/haproxy.cfg"]
+    for injected in ("server web1 x", "server web1 #", 'server "web1" "x"', "server web1\n    x"):
+        changed = text.replace("server web1", injected, 1)
+        assert haproxy_shape(changed) != clean["haproxy/haproxy.cfg"], injected

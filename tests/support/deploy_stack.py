@@ -8,17 +8,32 @@
   first build's haproxy.cfg installed and haproxy started with a self-signed certificate.
 It does not publish: tests call `stack.fab("publish")` themselves. `stop()` stops every
 process it started, by PID.
+
+`LoadClient(stack, pages)` is a bounded client (a thread) that fetches pages through haproxy
+over HTTPS, checking the self-signed certificate, and then every asset each page references;
+it records every response for the caller to judge (see `Fetch`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import http.client
 import os
+import re
 import shutil
+import signal
+import socket
+import ssl
 import subprocess
 import sys
+import threading
+import time
+from collections import Counter
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tests.support.servers import (
     Process,
@@ -65,6 +80,10 @@ class Stack:
     https_port: int
     haproxy: Process | None = None
     extra_settings: list[str] = field(default_factory=list)
+    # Chosen once: the settings file is rewritten by set_settings, haproxy.cfg must not move.
+    http_port: int = field(default_factory=free_port)
+    stats_port: int = field(default_factory=free_port)
+    theme_override: str = ""
 
     def fab_argv(self, *args: str) -> list[str]:
         ssh = ["-S", str(self.sshd.ssh_config), "-i", str(self.sshd.identity)]
@@ -136,15 +155,47 @@ class Stack:
             f"'haproxy_reload_command': 'kill -USR2 $(cat {pidfile})'"
             "}\n"
             "HAPROXY_BIND_ADDRESS = '127.0.0.1'\n"
-            f"HAPROXY_HTTP_PORT = {free_port()}\n"
+            f"HAPROXY_HTTP_PORT = {self.http_port}\n"
             f"HAPROXY_HTTPS_PORT = {self.https_port}\n"
-            f"HAPROXY_STATS_PORT = {free_port()}\n"
+            f"HAPROXY_STATS_PORT = {self.stats_port}\n"
             f"HAPROXY_TLS_PEM = {str(self.haproxy_dir / 'site.pem')!r}\n"
             f"DEPLOY_NGINX_INCLUDE_FILE = {str(self.tmp / 'include' / '{name}.conf')!r}\n"
             "DEPLOY_DRAIN_TIMEOUT = 10\n"
             "DEPLOY_HEALTH_TIMEOUT = 20\n"
-            "DEPLOY_RELEASES_KEPT = 3\n" + "".join(f"{line}\n" for line in self.extra_settings)
+            "DEPLOY_RELEASES_KEPT = 3\n"
+            + "".join(f"{line}\n" for line in [self.theme_override, *self.extra_settings] if line)
         )
+
+    def use_own_theme(self) -> Path:
+        """Build with a copy of the theme (returned) that a test may edit, e.g. its CSS."""
+        theme = self.tmp / "theme"
+        if not theme.exists():
+            shutil.copytree(REPO / "theme", theme)
+        self.theme_override = f"THEME = {str(theme)!r}"
+        self._write_settings()
+        return theme
+
+    def release_root(self, node: BackendNode, release: str) -> Path:
+        return node.root / "releases" / release
+
+    def https_context(self) -> ssl.SSLContext:
+        """Verifies haproxy's self-signed certificate for the site's name."""
+        return ssl.create_default_context(cafile=str(self.haproxy_dir / "cert.pem"))
+
+    def kill_nginx(self, node: BackendNode) -> None:
+        """SIGKILL a backend's nginx master and its workers (by PID): a crash, not a stop."""
+        assert node.process is not None
+        master = node.process.pid
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        os.kill(master, signal.SIGKILL)
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+        node.process.popen.wait(10)
+
+    def start_nginx(self, node: BackendNode) -> None:
+        """(Re)start a backend's nginx with the main conf `start_stack` wrote."""
+        node.process = start_nginx(node.prefix / "nginx.conf", node.prefix)
 
     def checksums(self) -> dict[str, str]:
         """sha256 of every file and the target of every symlink under every host's tree."""
@@ -230,3 +281,172 @@ def _require(result: subprocess.CompletedProcess[str], what: str) -> None:
         raise AssertionError(
             f"{what} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
         )
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """One response (or failure) the load client saw."""
+
+    path: str
+    status: int  # 0: no HTTP response at all (connection error, timeout)
+    sha256: str
+    error: str = ""
+    # For a page: the fetches of the assets it references, in order.
+    assets: tuple[Fetch, ...] = ()
+
+
+class _AssetRefs(HTMLParser):
+    """Same-site paths of the stylesheets, icons, images and scripts a page loads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "link" and set((values.get("rel") or "").split()) & {"stylesheet", "icon"}:
+            self.urls.append(values.get("href") or "")
+        if tag in {"img", "script", "source"}:
+            self.urls.append(values.get("src") or "")
+            for candidate in (values.get("srcset") or "").split(","):
+                self.urls.append(candidate.strip().split(" ")[0])
+
+
+def asset_paths(html: str) -> list[str]:
+    """The paths on our site of every asset `html` references, without duplicates."""
+    parser = _AssetRefs()
+    parser.feed(html)
+    paths = []
+    for url in parser.urls:
+        parts = urlsplit(url)
+        if url and parts.hostname in {None, SITE_HOST} and parts.path not in paths:
+            paths.append(parts.path)
+    return paths
+
+
+class _Connection(http.client.HTTPSConnection):
+    """HTTPS to haproxy on loopback, with SNI and certificate checks for the site's name."""
+
+    def __init__(self, address: str, port: int, context: ssl.SSLContext) -> None:
+        super().__init__(SITE_HOST, port, context=context, timeout=10)
+        self._address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=SITE_HOST)
+
+
+class LoadClient(threading.Thread):
+    """Fetch `pages` in turn, and every asset of each, until stopped; bounded in time and count.
+
+    `stop()` ends the loop once `min_seconds` have passed; it ends by itself after
+    `max_seconds` or `max_requests`, whichever comes first.
+    """
+
+    def __init__(
+        self,
+        stack: Stack,
+        pages: list[str],
+        *,
+        min_seconds: float = 20,
+        max_seconds: float = 300,
+        max_requests: int = 200_000,
+    ) -> None:
+        super().__init__(daemon=True)
+        self.stack, self.pages = stack, pages
+        self.min_seconds, self.max_seconds, self.max_requests = (
+            min_seconds,
+            max_seconds,
+            max_requests,
+        )
+        # Identical responses are counted, not kept one by one: a run makes 100 000s.
+        self.fetches: Counter[Fetch] = Counter()
+        self.requests = 0
+        self._stop_asked = threading.Event()
+        self._context = stack.https_context()
+        self._conn: _Connection | None = None
+
+    def stop(self) -> None:
+        self._stop_asked.set()
+        self.join(self.max_seconds + 30)
+
+    def _get(self, path: str) -> tuple[Fetch, bytes]:
+        self.requests += 1
+        if self._conn is None:
+            self._conn = _Connection("127.0.0.1", self.stack.https_port, self._context)
+        try:
+            self._conn.request("GET", path, headers={"Accept-Encoding": "identity"})
+            response = self._conn.getresponse()
+            body = response.read()
+        except (OSError, http.client.HTTPException) as error:
+            self._conn.close()
+            self._conn = None
+            return Fetch(path, 0, "", f"{type(error).__name__}: {error}"), b""
+        if response.will_close:
+            self._conn.close()
+            self._conn = None
+        return Fetch(path, response.status, hashlib.sha256(body).hexdigest()), body
+
+    def run(self) -> None:
+        started = time.monotonic()
+        index = 0
+        while self.requests < self.max_requests:
+            elapsed = time.monotonic() - started
+            if elapsed > self.max_seconds:
+                break
+            if self._stop_asked.is_set() and elapsed >= self.min_seconds:
+                break
+            page, body = self._get(self.pages[index % len(self.pages)])
+            index += 1
+            assets = []
+            if page.status == 200:
+                assets = [self._get(path)[0] for path in asset_paths(body.decode("utf-8"))]
+            self.fetches[Fetch(page.path, page.status, page.sha256, page.error, tuple(assets))] += 1
+        if self._conn is not None:
+            self._conn.close()
+
+    def failures(self) -> Counter[Fetch]:
+        """Pages and assets that got no answer, or an answer other than 200, with counts."""
+        failed: Counter[Fetch] = Counter()
+        for page, count in self.fetches.items():
+            for fetch in (page, *page.assets):
+                if fetch.status != 200:
+                    failed[fetch] += count
+        return failed
+
+
+PUBLISHED = re.compile(r"^published release (\S+) in ([\d.]+)s$", re.MULTILINE)
+SENT = re.compile(r"^  (\S+): (\d+) files, (\d+) bytes sent$", re.MULTILINE)
+
+
+def published(result: subprocess.CompletedProcess[str]) -> str:
+    """The release id a successful `fab publish` printed; fail with its output otherwise."""
+    match = PUBLISHED.search(result.stdout)
+    if result.returncode != 0 or match is None:
+        raise AssertionError(
+            f"fab publish failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
+    return match.group(1)
+
+
+def bytes_sent(result: subprocess.CompletedProcess[str]) -> dict[str, tuple[int, int]]:
+    """(files, bytes) sent to each backend, from the end of `fab publish`'s output."""
+    return {name: (int(files), int(sent)) for name, files, sent in SENT.findall(result.stdout)}
+
+
+def page_paths(output: Path) -> list[str]:
+    """The URL path of every HTML page of a build ("/", "/about/", "/404.html", ...)."""
+    paths = []
+    for page in sorted(output.rglob("*.html")):
+        relative = page.relative_to(output).as_posix()
+        paths.append("/" + relative.removesuffix("index.html"))
+    return paths
+
+
+def file_digests(root: Path) -> dict[str, str]:
+    """sha256 of every file under `root`, by URL path ("/index.html", "/theme/css/...")."""
+    return {
+        "/" + path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in root.rglob("*")
+        if path.is_file()
+    }

@@ -1,0 +1,199 @@
+"""`fab publish` / `rollback` / `status` for real: sshd, two nginx backends and haproxy on loopback.
+
+One stack for the module; the tests run in order and each starts from what the one before
+left live (the release ids they expect are read back from the hosts, never assumed).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.deploy_stack import (
+    LoadClient,
+    Stack,
+    file_digests,
+    page_paths,
+    published,
+    start_stack,
+)
+
+pytestmark = pytest.mark.servers
+
+POST = "2013-07-29-wrapping-a-tornado-iostream-with-ssl.rst"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    stack = start_stack(tmp_path_factory.mktemp("deploy-rolling"))
+    try:
+        stack.use_own_theme()
+        yield stack
+    finally:
+        stack.stop()
+
+
+def change_site(stack: Stack, tag: str) -> None:
+    """A release that differs everywhere: new text in one post, a new stylesheet (so every
+    page names a new fingerprinted CSS file that the other release does not have)."""
+    post = stack.content / POST
+    post.write_text(post.read_text() + f"\nRelease marker paragraph {tag}.\n")
+    css = stack.tmp / "theme" / "static" / "css" / "style.css"
+    css.write_text(css.read_text() + f'\n.release-{tag} {{ content: "{tag}"; }}\n')
+
+
+def assert_live(stack: Stack, release: str) -> None:
+    """Every backend serves `release`, on disk and in `fab status`."""
+    assert {node.name: stack.live_release(node) for node in stack.backends} == {
+        node.name: release for node in stack.backends
+    }
+    status = stack.fab("status")
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.count(f"live release:  {release}\n") == len(stack.backends), status.stdout
+    servers = re.findall(r"^  be_web/(web\d): (\w+), (\w+),", status.stdout, re.MULTILINE)
+    assert sorted(servers) == [(node.name, "running", "ready") for node in stack.backends]
+
+
+def releases_on(stack: Stack) -> dict[str, list[str]]:
+    return {
+        node.name: sorted(p.name for p in (node.root / "releases").iterdir() if p.is_dir())
+        for node in stack.backends
+    }
+
+
+def test_first_publish_prints_progress_and_summary(stack: Stack) -> None:
+    result = stack.fab("publish")
+    release = published(result)
+    assert_live(stack, release)
+    out = result.stdout
+    # Progress per host and phase, in order for each backend.
+    for node in stack.backends:
+        phases = re.findall(rf"^\[\s*[\d.]+s\] {node.name}\s+(\w+)", out, re.MULTILINE)
+        assert phases == ["stage", "stage", "drain", "flip", "ready"], out
+    assert re.search(r"^\[\s*[\d.]+s\] balancer\s+stage\s+haproxy -c ok$", out, re.MULTILINE)
+    assert re.search(r"^\[\s*[\d.]+s\] all\s+lock\s+3 hosts locked$", out, re.MULTILINE)
+    # The end: release id and time, then files and bytes per backend (a first release
+    # sends the whole site, so both numbers are the build's).
+    site_files = sum(1 for p in stack.output.rglob("*") if p.is_file())
+    summary = out[out.index(f"published release {release} in ") :].splitlines()
+    assert re.fullmatch(rf"published release {release} in [\d.]+s", summary[0])
+    assert [line.split(":")[0].strip() for line in summary[1:]] == ["web1", "web2"]
+    for line in summary[1:]:
+        files, sent = map(
+            int, re.fullmatch(r"  web\d: (\d+) files, (\d+) bytes sent", line).groups()
+        )
+        assert files == site_files
+        assert sent > sum(p.stat().st_size for p in stack.output.rglob("*") if p.is_file())
+    # The healthz file of the live release is what every backend answers.
+    for node in stack.backends:
+        assert (node.root / "current" / "healthz.txt").read_text() == f"{release}\n"
+
+
+def judge(stack: Stack, client: LoadClient, releases: list[str]) -> dict[str, int]:
+    """Check every page response is one release's page and its assets that release's files;
+    count the pages each release served. Release trees are read from web1's disk, after the fact."""
+    node = stack.backends[0]
+    trees = {release: file_digests(stack.release_root(node, release)) for release in releases}
+
+    def file_of(path: str) -> str:
+        return path + "index.html" if path.endswith("/") else path
+
+    seen: dict[str, int] = {}
+    mixed = []
+    for page, count in client.fetches.items():
+        candidates = [r for r in releases if trees[r].get(file_of(page.path)) == page.sha256]
+        whole = [
+            r
+            for r in candidates
+            if all(trees[r].get(asset.path) == asset.sha256 for asset in page.assets)
+        ]
+        if len(whole) == 0:
+            mixed.append((page.path, candidates, [(a.path, a.status) for a in page.assets]))
+        for release in whole:
+            seen[release] = seen.get(release, 0) + count
+    print(f"pages per release: {seen}")
+    assert mixed == [], f"{len(mixed)} page(s) not from one whole release, e.g. {mixed[:3]}"
+    return seen
+
+
+def test_publish_rollback_publish_under_load(stack: Stack) -> None:
+    first = stack.live_release(stack.backends[0])
+    assert first is not None
+    # /404.html is internal (nginx serves it only as the body of a 404).
+    pages = [*(p for p in page_paths(stack.output) if p != "/404.html"), "/healthz.txt"]
+    assert len(pages) > 20
+    client = LoadClient(stack, pages, min_seconds=20, max_seconds=240, max_requests=2_000_000)
+    change_site(stack, "b")
+    client.start()
+    try:
+        time.sleep(1)
+        second = published(stack.fab("publish"))
+        assert second != first
+        assert_live(stack, second)
+
+        rollback = stack.fab("rollback")
+        assert rollback.returncode == 0, rollback.stdout + rollback.stderr
+        assert f"rolled back to {first} in " in rollback.stdout
+        assert_live(stack, first)
+
+        change_site(stack, "c")
+        third = published(stack.fab("publish"))
+        assert_live(stack, third)
+        # Some traffic on the last release alone before the client stops.
+        time.sleep(2)
+    finally:
+        client.stop()
+    failures = client.failures()
+    pages_fetched = client.fetches.total()
+    assets_fetched = sum(len(page.assets) * n for page, n in client.fetches.items())
+    print(
+        f"\nunder load: {client.requests} requests ({pages_fetched} pages, {assets_fetched} "
+        f"assets), {failures.total()} failed"
+    )
+    assert failures.total() == 0, failures.most_common(5)
+    assert all(page.assets for page in client.fetches if page.path.endswith((".html", "/")))
+    seen = judge(stack, client, [first, second, third])
+    # Traffic really crossed every flip: pages of all three releases were served.
+    assert set(seen) == {first, second, third}
+
+
+def test_prune_keeps_releases_kept(stack: Stack) -> None:
+    change_site(stack, "d")
+    before = releases_on(stack)
+    assert all(len(kept) == 3 for kept in before.values()), before
+    fourth = published(stack.fab("publish"))
+    after = releases_on(stack)
+    # DEPLOY_RELEASES_KEPT = 3 in the test inventory: the oldest goes, with its vhost.
+    for node in stack.backends:
+        assert after[node.name] == [*before[node.name][1:], fourth]
+        oldest = before[node.name][0]
+        assert not (node.root / "nginx" / oldest).exists()
+        assert not (node.root / "releases" / f"{oldest}.carried").exists()
+    assert_live(stack, fourth)
+
+
+def test_rollback_to_a_named_release(stack: Stack) -> None:
+    kept = releases_on(stack)["web1"]
+    target = kept[0]
+    result = stack.fab("rollback", "--to", target)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"rolled back to {target} in " in result.stdout
+    assert_live(stack, target)
+    for node in stack.backends:
+        # The vhost that went with that release is live again too.
+        assert (node.root / "nginx" / "live").readlink() == Path(target)
+
+
+def test_rollback_to_a_release_that_is_gone_is_refused(stack: Stack) -> None:
+    live = stack.live_release(stack.backends[0])
+    result = stack.fab("rollback", "--to", "20000101T000000Z-000000")
+    assert result.returncode == 1
+    assert "web1: rollback failed: release 20000101T000000Z-000000 is not there" in result.stderr
+    bad = stack.fab("rollback", "--to", "../../etc")
+    assert bad.returncode == 1
+    assert "release id '../../etc'" in bad.stderr
+    assert {stack.live_release(node) for node in stack.backends} == {live}

@@ -1,0 +1,282 @@
+"""`fab publish` when things go wrong, for real on loopback: each fault leaves every backend on
+the release and vhost it had, the balancer's config as it was, no lock behind, and a message
+naming the host and the step. One stack for the module; each test restores the inventory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.support.deploy_stack import (
+    LoadClient,
+    Stack,
+    page_paths,
+    published,
+    start_stack,
+)
+
+pytestmark = pytest.mark.servers
+
+POST = "2013-07-19-haproxy-stats.rst"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    stack = start_stack(tmp_path_factory.mktemp("deploy-faults"))
+    try:
+        published(stack.fab("publish"))
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(autouse=True)
+def plain_inventory(stack: Stack) -> Iterator[None]:
+    yield
+    stack.set_settings()
+
+
+def edit_post(stack: Stack, text: str) -> None:
+    post = stack.content / POST
+    post.write_text(post.read_text() + f"\n{text}\n")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the hosts serve and with which config."""
+
+    live: dict[str, str | None]
+    vhost_link: dict[str, str]
+    vhost: dict[str, str]
+    releases: dict[str, list[str]]
+    haproxy_cfg: str
+
+
+def snapshot(stack: Stack) -> Snapshot:
+    return Snapshot(
+        live={node.name: stack.live_release(node) for node in stack.backends},
+        vhost_link={
+            node.name: str((node.root / "nginx" / "live").readlink()) for node in stack.backends
+        },
+        vhost={node.name: stack.live_vhost(node) for node in stack.backends},
+        releases={
+            node.name: sorted(p.name for p in (node.root / "releases").iterdir())
+            for node in stack.backends
+        },
+        haproxy_cfg=(stack.config_dir / "haproxy.cfg").read_text(),
+    )
+
+
+def assert_untouched(stack: Stack, before: Snapshot) -> None:
+    """Same releases and vhosts everywhere (a staged release was discarded), no lock left,
+    and haproxy sends traffic to every backend again."""
+    assert snapshot(stack) == before
+    locks = [node.root / ".deploy.lock" for node in stack.backends]
+    assert [lock for lock in [*locks, stack.config_dir / ".deploy.lock"] if lock.exists()] == []
+    status = stack.fab("status")
+    assert status.returncode == 0, status.stderr
+    servers = re.findall(r"^  be_web/(web\d): (\w+), (\w+),", status.stdout, re.MULTILINE)
+    assert sorted(servers) == [(node.name, "running", "ready") for node in stack.backends]
+
+
+def test_vhost_that_fails_nginx_t_on_backend_2(stack: Stack) -> None:
+    # web2 stands for a machine whose nginx lacks the brotli module: the vhost the build
+    # generates uses brotli_static, so `nginx -t` of it fails there, and only there.
+    check = stack.tmp / "nginx-t-without-brotli"
+    check.write_text(
+        "#!/bin/sh\n"
+        "conf=$(mktemp) && trap 'rm -f \"$conf\"' EXIT\n"
+        'sed \'/modules-enabled/d\' "$1" > "$conf"\n'
+        'nginx -t -q -e stderr -c "$conf"\n'
+    )
+    check.chmod(0o755)
+    before = snapshot(stack)
+    # A vhost change too, so there is a new config to refuse.
+    stack.set_settings(
+        "NGINX_STATIC_MAX_AGE = 3600",
+        f"BACKENDS[1]['nginx_test_command'] = '{check} {{conf}}'",
+    )
+    edit_post(stack, "A paragraph for a release that never ships (nginx -t).")
+    result = stack.fab("publish")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "error: web2: stage: nginx -t failed: exit 1" in result.stderr
+    assert 'unknown directive "brotli_static"' in result.stderr
+    # web1's vhost passed: the failure is web2's alone, yet nothing changed anywhere.
+    assert re.search(r"web1\s+stage\s+\d+ files, \d+ bytes; nginx -t ok", result.stdout)
+    assert_untouched(stack, before)
+
+
+class CuttingProxy:
+    """A TCP relay in front of sshd for one "machine": its first connection (Fabric's, which
+    lives for the whole command) passes untouched; any later one (rsync's ssh) is cut once
+    `after` bytes have gone towards the server, as if the network dropped mid-transfer."""
+
+    def __init__(self, address: str, upstream: tuple[str, int], after: int) -> None:
+        self.upstream, self.after = upstream, after
+        self.listener = socket.create_server((address, 0))
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.connections = 0
+        self.cut = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            server = socket.create_connection(self.upstream)
+            limit = self.after if self.connections > 1 else None
+            threading.Thread(target=self._pump, args=(client, server, limit), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, None), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, limit: int | None) -> None:
+        passed = 0
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+                passed += len(data)
+                if limit is not None and passed > limit:
+                    self.cut += 1
+                    break
+        except OSError:
+            pass
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._thread.join(5)
+        self.listener.close()
+
+
+def test_ssh_to_backend_2_drops_during_the_transfer(stack: Stack) -> None:
+    web2 = stack.backends[1]
+    # A release with a big new file, so that rsync has well over `after` bytes to send.
+    blob = stack.content / "extra" / "drop-test.bin"
+    blob.write_bytes(os.urandom(400_000))
+    proxy = CuttingProxy(web2.address, (web2.address, stack.sshd.port), after=100_000)
+    try:
+        before = snapshot(stack)
+        stack.set_settings(f"BACKENDS[1]['ssh_port'] = {proxy.port}")
+        result = stack.fab("publish")
+    finally:
+        proxy.close()
+        blob.unlink()
+        stack.set_settings()
+    assert proxy.cut == 1, f"{proxy.connections} connection(s), {proxy.cut} cut"
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert re.search(r"^error: web2: stage: rsync failed: exit \d+: ", result.stderr, re.M)
+    # web1 got the whole release, then gave it up when web2 failed.
+    assert re.search(r"web1\s+stage\s+\d+ files, \d+ bytes; nginx -t ok", result.stdout)
+    assert_untouched(stack, before)
+
+
+def test_second_publish_is_refused_by_the_lock(stack: Stack) -> None:
+    web1 = stack.backends[0]
+    lock = web1.root / ".deploy.lock"
+    edit_post(stack, "A paragraph for the locked publish.")
+    first = stack.fab_background("publish", log=stack.tmp / "first-publish.log")
+    try:
+        deadline = time.monotonic() + 60
+        while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert lock.exists(), (stack.tmp / "first-publish.log").read_text()
+        live = stack.live_release(web1)
+        second = stack.fab("publish")
+    finally:
+        assert first.wait(300) == 0, (stack.tmp / "first-publish.log").read_text()
+    assert second.returncode == 1
+    holder = rf"holder=\S+ pid {first.pid} since=\S+ for=publish \S+"
+    assert re.search(
+        rf"^error: web1: lock failed: {re.escape(str(lock))} is held \({holder}\) for \d+s; "
+        "rerun with --break-lock if that deploy is dead$",
+        second.stderr,
+        re.MULTILINE,
+    ), second.stderr
+    # Refused before building or touching anything: the first publish went through alone.
+    assert "build" not in second.stdout
+    first_release = published_from_log(stack)
+    assert live != first_release
+    assert {stack.live_release(node) for node in stack.backends} == {first_release}
+    assert not lock.exists()
+
+
+def published_from_log(stack: Stack) -> str:
+    text = (stack.tmp / "first-publish.log").read_text()
+    match = re.search(r"^published release (\S+) in ", text, re.MULTILINE)
+    assert match, text
+    return match.group(1)
+
+
+def test_stale_lock_is_named_with_its_age_and_broken_by_the_flag(stack: Stack) -> None:
+    web2 = stack.backends[1]
+    lock = web2.root / ".deploy.lock"
+    lock.write_text("holder=ghost@old-laptop pid 4242 since=2026-01-01T00:00:00Z for=publish x\n")
+    two_hours_ago = time.time() - 7200
+    os.utime(lock, (two_hours_ago, two_hours_ago))
+    before = snapshot(stack)
+    refused = stack.fab("publish")
+    assert refused.returncode == 1
+    assert re.search(
+        r"^error: web2: lock failed: .* is held \(holder=ghost@old-laptop pid 4242 "
+        r"since=2026-01-01T00:00:00Z for=publish x\) for 7[12]\d\ds; rerun with --break-lock",
+        refused.stderr,
+        re.MULTILINE,
+    ), refused.stderr
+    assert snapshot(stack) == before
+    assert lock.exists()
+    edit_post(stack, "A paragraph published over a stale lock.")
+    release = published(stack.fab("publish", "--break-lock"))
+    assert {stack.live_release(node) for node in stack.backends} == {release}
+    assert not lock.exists()
+
+
+def wait_for_server_state(stack: Stack, server: str, state: str, timeout: float = 60) -> float:
+    """Poll `fab status` until haproxy reports `server` in `state`; return the seconds taken."""
+    started = time.monotonic()
+    while True:
+        status = stack.fab("status")
+        if re.search(rf"^  be_web/{server}: {state},", status.stdout, re.MULTILINE):
+            return time.monotonic() - started
+        assert time.monotonic() - started < timeout, status.stdout + status.stderr
+        time.sleep(0.5)
+
+
+def test_backend_nginx_killed_under_load(stack: Stack) -> None:
+    web2 = stack.backends[1]
+    pages = [*(p for p in page_paths(stack.output) if p != "/404.html"), "/healthz.txt"]
+    client = LoadClient(stack, pages, min_seconds=20, max_seconds=120, max_requests=2_000_000)
+    client.start()
+    try:
+        time.sleep(2)
+        stack.kill_nginx(web2)
+        marked_down = wait_for_server_state(stack, "web2", "stopped")
+    finally:
+        client.stop()
+        stack.start_nginx(web2)
+    failures = client.failures()
+    print(
+        f"\nnginx on web2 killed under load: {client.requests} requests, "
+        f"{failures.total()} failed; haproxy marked web2 down after {marked_down:.1f}s"
+    )
+    for fetch, count in failures.most_common(5):
+        print(f"  {count} x {fetch.path} {fetch.status} {fetch.error}")
+    wait_for_server_state(stack, "web2", "running")
+    # haproxy retries a GET whose connection failed or came back empty on the other server.
+    assert failures.total() == 0

@@ -7,6 +7,7 @@ import hashlib
 import io
 import os
 import re
+import time
 
 import brotli
 import html5lib
@@ -234,6 +235,28 @@ def test_cache_prune_drops_only_old_entries(tmp_path):
     os.utime(old, (0, 0))
     assert cache.prune(tmp_path, 30) == 1
     assert not old.exists() and new.exists()
+
+
+def test_cache_hits_refresh_stale_entries_and_pruning_runs_once_a_day(tmp_path):
+    recent = cache.entry_path(tmp_path, "ns", "ab" * 32)
+    stale = cache.entry_path(tmp_path, "ns", "cd" * 32)
+    cache.store(recent, b"recent")
+    cache.store(stale, b"stale")
+    minutes_ago, days_ago = time.time() - 600, time.time() - 40 * 86400
+    os.utime(recent, (minutes_ago, minutes_ago))
+    os.utime(stale, (days_ago, days_ago))
+    assert cache.load(recent) == b"recent" and cache.load(stale) == b"stale"
+    assert recent.stat().st_mtime == pytest.approx(minutes_ago)
+    assert stale.stat().st_mtime > time.time() - 60
+    os.utime(stale, (days_ago, days_ago))
+    assert cache.prune_when_due(tmp_path, 30) == 1
+    cache.store(stale, b"stale")
+    os.utime(stale, (days_ago, days_ago))
+    # Pruned an instant ago: not again today.
+    assert cache.prune_when_due(tmp_path, 30) == 0
+    os.utime(tmp_path / ".last-prune", (days_ago, days_ago))
+    assert cache.prune_when_due(tmp_path, 30) == 1
+    assert not stale.exists() and recent.exists()
 
 
 def test_svg_size_from_attributes_or_viewbox():

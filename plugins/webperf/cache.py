@@ -15,6 +15,13 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+# A hit refreshes an entry's age only once it is this old: ages are counted in days, and
+# touching every entry on every build is thousands of metadata writes for nothing.
+_REFRESH_AFTER = 3600
+# Pruning walks every entry; do it at most this often.
+_PRUNE_EVERY = 86400
+_PRUNE_STAMP = ".last-prune"
+
 
 def entry_path(root: Path, namespace: str, key: str) -> Path:
     """Where the entry for `key` lives."""
@@ -24,10 +31,13 @@ def entry_path(root: Path, namespace: str, key: str) -> Path:
 def load(path: Path) -> bytes | None:
     """The cached bytes, or None on a miss. A hit refreshes the entry's age for pruning."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read()
+            age = time.time() - os.fstat(handle.fileno()).st_mtime
     except FileNotFoundError:
         return None
-    os.utime(path)
+    if age > _REFRESH_AFTER:
+        os.utime(path)
     return data
 
 
@@ -56,4 +66,18 @@ def prune(root: Path, max_age_days: int) -> int:
             removed += 1
     if removed:
         log.info("webperf: pruned %s cache entries unused for %s days", removed, max_age_days)
+    return removed
+
+
+def prune_when_due(root: Path, max_age_days: int) -> int:
+    """`prune`, unless this cache was pruned less than a day ago; returns how many went."""
+    stamp = root / _PRUNE_STAMP
+    try:
+        if time.time() - stamp.stat().st_mtime < _PRUNE_EVERY:
+            return 0
+    except FileNotFoundError:
+        pass
+    removed = prune(root, max_age_days)
+    root.mkdir(parents=True, exist_ok=True)
+    stamp.touch()
     return removed

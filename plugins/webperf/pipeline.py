@@ -328,5 +328,5 @@ def run(settings: WebperfSettings) -> Stats:
     settings.cache.mkdir(parents=True, exist_ok=True)
     stats_text = json.dumps(asdict(stats), indent=2, sort_keys=True) + "\n"
     (settings.cache / "stats.json").write_text(stats_text, encoding="utf-8")
-    cache.prune(settings.cache, settings.cache_max_age_days)
+    cache.prune_when_due(settings.cache, settings.cache_max_age_days)
     return stats

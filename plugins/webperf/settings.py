@@ -23,7 +23,8 @@ DEFAULTS: dict[str, Any] = {
     # because publish builds delete the output directory. None: .cache/webperf under the
     # directory pelican runs in.
     "WEBPERF_CACHE_PATH": None,
-    # Cache entries not used for this many days are pruned at the end of a build.
+    # Cache entries not used for this many days are pruned at the end of a build, at most
+    # once a day (pruning walks every entry).
     "WEBPERF_CACHE_MAX_AGE_DAYS": 30,
     # Worker processes for page rewriting and compression. None: one per core.
     "WEBPERF_WORKERS": None,

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -60,10 +61,12 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _site_files(output: Path) -> list[Path]:
+    # os.walk learns file types from the directory listing; rglob + is_file stats each path.
     return sorted(
-        path
-        for path in output.rglob("*")
-        if path.is_file() and not path.name.endswith(COMPRESSED_SUFFIXES)
+        Path(directory, name)
+        for directory, _, names in os.walk(output)
+        for name in names
+        if not name.endswith(COMPRESSED_SUFFIXES)
     )
 
 

@@ -115,6 +115,49 @@ def test_vhost_that_fails_nginx_t_on_backend_2(stack: Stack) -> None:
     assert_untouched(stack, before)
 
 
+def test_failure_after_a_flip_rolls_back_flipped_backends_under_load(stack: Stack) -> None:
+    # web2's nginx refuses its first reload (then reloads normally): by then web1 already
+    # serves the new release with its new vhost, and both must go back.
+    web2 = stack.backends[1]
+    marker = stack.tmp / "web2-reloaded-once"
+    marker.unlink(missing_ok=True)
+    pid = web2.prefix / "nginx.pid"
+    reload_once = (
+        f"if [ -e {marker} ]; then kill -HUP $(cat {pid}); "
+        f"else touch {marker}; echo 'nginx: reload refused (test fault)' >&2; exit 1; fi"
+    )
+    before = snapshot(stack)
+    pages = [*(p for p in page_paths(stack.output) if p != "/404.html"), "/healthz.txt"]
+    stack.set_settings(
+        "NGINX_STATIC_MAX_AGE = 7200", f"BACKENDS[1]['nginx_reload_command'] = {reload_once!r}"
+    )
+    edit_post(stack, "A paragraph for a release that is rolled back after one flip.")
+    client = LoadClient(stack, pages, min_seconds=5, max_seconds=120, max_requests=2_000_000)
+    client.start()
+    try:
+        result = stack.fab("publish")
+    finally:
+        client.stop()
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (
+        "error: web2: nginx reload failed: exit 1: nginx: reload refused (test fault)"
+        in result.stderr
+    )
+    out = result.stdout
+    # web1 really went live on the new release before it was put back.
+    assert re.search(r"web1\s+ready\s+serving ", out)
+    assert re.search(r"web2\s+rollback\s+back to ", out)
+    assert re.search(r"web1\s+rollback\s+back to ", out)
+    assert out.index("web2       rollback") < out.index("web1       rollback")
+    print(
+        f"\nfailure after a flip, rolled back under load: {client.requests} requests, "
+        f"{client.failures().total()} failed"
+    )
+    assert client.failures().total() == 0, client.failures().most_common(5)
+    stack.set_settings()
+    assert_untouched(stack, before)
+
+
 class CuttingProxy:
     """A TCP relay in front of sshd for one "machine": its first connection (Fabric's, which
     lives for the whole command) passes untouched; any later one (rsync's ssh) is cut once

@@ -11,11 +11,13 @@ API:
   0700), keeps pid, logs and temp files under `prefix`, loads Debian's brotli_static module
   when `brotli` is true, and `include`s each path of `includes` in the `http {}` context.
 - `nginx_test(conf_path, prefix) -> subprocess.CompletedProcess`: `nginx -t` on that conf.
-- `start_nginx(conf_path, prefix, *, wait_for=()) -> Process`: run nginx with that main conf;
-  `wait_for` is a list of (host, port) to wait for before returning.
+- `start_nginx(conf_path, prefix, *, wait_for=(), cpus=None) -> Process`: run nginx with that
+  main conf; `wait_for` is a list of (host, port) to wait for before returning; `cpus` (a
+  taskset list like "0") pins the master and the workers it forks (benchmarks).
 - `haproxy_check(config_paths) -> subprocess.CompletedProcess`: `haproxy -c` on the files.
-- `start_haproxy(config_paths, workdir, *, wait_for=()) -> Process`: haproxy in
-  master-worker mode with a pidfile in `workdir`; `reload_haproxy(process)` sends SIGUSR2
+- `start_haproxy(config_paths, workdir, *, wait_for=(), cpus=None) -> Process`: haproxy in
+  master-worker mode with a pidfile in `workdir` (pinned to `cpus`, it starts one thread per
+  CPU it may use); `reload_haproxy(process)` sends SIGUSR2
   to the master for a seamless reload.
 - `wait_for_port(host, port, timeout=10.0)`: block until something accepts connections.
 - `stop(process, timeout=5.0)`: SIGTERM, then SIGKILL if it is still alive; idempotent.
@@ -41,6 +43,7 @@ from pathlib import Path
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
+TASKSET = shutil.which("taskset") or "/usr/bin/taskset"
 BROTLI_MODULE = Path("/usr/lib/nginx/modules/ngx_http_brotli_static_module.so")
 
 
@@ -97,8 +100,15 @@ def stop(process: Process, timeout: float = 5.0) -> None:
 
 
 def _start(
-    name: str, argv: Sequence[str], log: Path, wait_for: Iterable[tuple[str, int]]
+    name: str,
+    argv: Sequence[str],
+    log: Path,
+    wait_for: Iterable[tuple[str, int]],
+    cpus: str | None = None,
 ) -> Process:
+    if cpus is not None:
+        # taskset execs the server: the PID stays the server's, and its children inherit.
+        argv = [TASKSET, "-c", cpus, *argv]
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as sink:
         popen = subprocess.Popen(
@@ -168,7 +178,11 @@ def nginx_test(conf_path: Path, prefix: Path) -> subprocess.CompletedProcess[str
 
 
 def start_nginx(
-    conf_path: Path, prefix: Path, *, wait_for: Iterable[tuple[str, int]] = ()
+    conf_path: Path,
+    prefix: Path,
+    *,
+    wait_for: Iterable[tuple[str, int]] = (),
+    cpus: str | None = None,
 ) -> Process:
     """Start nginx in the foreground with `conf_path`; wait until `wait_for` ports listen."""
     return _start(
@@ -176,6 +190,7 @@ def start_nginx(
         [NGINX, "-p", str(prefix), "-c", str(conf_path)],
         prefix / "logs" / "stdout.log",
         wait_for,
+        cpus,
     )
 
 
@@ -188,14 +203,18 @@ def haproxy_check(config_paths: Sequence[Path]) -> subprocess.CompletedProcess[s
 
 
 def start_haproxy(
-    config_paths: Sequence[Path], workdir: Path, *, wait_for: Iterable[tuple[str, int]] = ()
+    config_paths: Sequence[Path],
+    workdir: Path,
+    *,
+    wait_for: Iterable[tuple[str, int]] = (),
+    cpus: str | None = None,
 ) -> Process:
     """Start haproxy in master-worker mode (`-W`); SIGUSR2 to the master reloads it."""
     workdir.mkdir(parents=True, exist_ok=True)
     argv = [HAPROXY, "-W", "-db", "-p", str(workdir / "haproxy.pid")]
     for path in config_paths:
         argv += ["-f", str(path)]
-    return _start("haproxy", argv, workdir / "haproxy.log", wait_for)
+    return _start("haproxy", argv, workdir / "haproxy.log", wait_for, cpus)
 
 
 def reload_haproxy(process: Process) -> None:

@@ -27,7 +27,9 @@ def check(inventory: Inventory) -> list[tuple[str, bool, str]]:
             with tempfile.TemporaryDirectory() as tmp:
                 conf = Path(tmp) / "nginx.conf"
                 conf.write_text(test_main_conf(inventory, vhost), encoding="utf-8")
-                argv = [nginx, "-t", "-q", "-p", tmp, "-e", "stderr", "-c", str(conf)]
+                # nginx's own prefix, not the temp dir: Debian's modules-enabled files load
+                # modules by a path relative to it ("modules/ngx_http_....so").
+                argv = [nginx, "-t", "-q", "-e", "stderr", "-c", str(conf)]
                 results.append((what, *_run(argv)))
     cfg = inventory.build_path / "haproxy" / CONFIG_FILE
     what = f"haproxy -c {cfg}"

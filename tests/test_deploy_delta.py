@@ -125,3 +125,26 @@ def test_fab_lists_every_task_with_a_docstring() -> None:
     )
     tasks = ["build", "check", "new-post", "publish", "rollback", "serve", "setup", "status"]
     assert sorted(listed) == tasks, result.stdout
+
+
+def test_setup_again_changes_nothing(stack: Stack) -> None:
+    before = stack.checksums()
+    result = stack.fab("setup")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert stack.checksums() == before
+    for node in stack.backends:
+        assert re.search(rf"{node.name}\s+setup\s+{re.escape(str(node.root))} ready", result.stdout)
+
+
+def test_check_runs_the_real_nginx_and_haproxy_on_the_built_config(stack: Stack) -> None:
+    result = stack.fab("check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    checked = re.findall(r"^ok   (nginx -t|haproxy -c) ", result.stdout, re.MULTILINE)
+    assert checked == ["nginx -t"] * len(stack.backends) + ["haproxy -c"], result.stdout
+    # A vhost the local nginx refuses fails the check, naming the file.
+    vhost = stack.tmp / "deploy-build" / "nginx" / "web2" / "site.conf"
+    vhost.write_text(vhost.read_text() + "\nnot_a_directive on;\n")
+    broken = stack.fab("check")
+    assert broken.returncode == 1
+    assert f"FAIL nginx -t {vhost}" in broken.stdout
+    assert 'unknown directive "not_a_directive"' in broken.stdout

@@ -377,10 +377,10 @@ def baseline(name: str, variant: str, redirect_count: int, env: Env) -> dict[str
     return _baselines[key]
 
 
-def check(name: str, variant: str, value: str, env: Env) -> None:
+def check(name: str, variant: str, value: object, env: Env) -> None:
     """The property: refused naming the setting, or harmless to nginx and haproxy."""
     slot = SLOTS[name]
-    if slot.opened:
+    if slot.opened and isinstance(value, str):
         value = env.fresh_dir() + "/f" + value
     try:
         site = build(slot, variant, value, env)
@@ -392,6 +392,7 @@ def check(name: str, variant: str, value: str, env: Env) -> None:
     if name == "server-alias" and site.nginx.aliases[0] == site.host:
         return  # an alias equal to the site's own name is dropped, not injected
     if slot.opened:
+        assert isinstance(value, str), f"{name} accepted {value!r}"
         # An accepted path must be able to name the file nginx or haproxy reads.
         Path(value).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(env.pem, value)
@@ -432,6 +433,23 @@ def test_arbitrary_value_is_refused_or_harmless(name, env, data):
     slot = SLOTS[name]
     variant = data.draw(st.sampled_from(slot.variants), label="variant")
     check(name, variant, data.draw(slot.values(), label="value"), env)
+
+
+# What a settings file may hold instead of a string (None is left out: it means "unset").
+NON_STRINGS = st.one_of(st.integers(), st.floats(), st.booleans(), st.binary(max_size=8))
+
+
+@pytest.mark.parametrize("name", sorted(SLOTS))
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_non_string_value_is_refused_or_harmless(name, env, data):
+    slot = SLOTS[name]
+    variant = data.draw(st.sampled_from(slot.variants), label="variant")
+    check(name, variant, data.draw(NON_STRINGS, label="value"), env)
 
 
 # Each character that could end a directive or a line, alone, after and inside a valid value.

@@ -200,6 +200,19 @@ def test_two_builds_give_identical_bytes(site):
     ).read_bytes()
 
 
+def test_one_worker_with_a_cold_cache_gives_the_same_bytes(site, tmp_path):
+    # The in-process path and a fresh cache must agree with the pooled, cached builds.
+    extra = {"WEBPERF_CACHE_PATH": str(tmp_path / "cache"), "WEBPERF_WORKERS": 1}
+    alone = build_site(tmp_path, "publishconf.py", content=site.content, extra=extra, env=ENV)
+    stats = read_stats(tmp_path / "cache")
+    # Files with equal bytes share entries, so a cold build finds a few in the cache too.
+    assert stats["compressed_now"] > stats["compressed_from_cache"]
+    assert stats["pages_from_cache"] == 0
+    first, serial = _file_bytes(site.first.output), _file_bytes(alone.output)
+    assert sorted(first) == sorted(serial)
+    assert {name for name in first if first[name] != serial[name]} <= BUILD_TIME_STAMPED
+
+
 def test_rebuild_recompresses_only_changed_files(site, tmp_path):
     # The second build found every encoding in the cache, save for files whose bytes changed.
     first, second = _file_bytes(site.first.output), _file_bytes(site.second.output)

@@ -18,7 +18,7 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -218,6 +218,13 @@ def _compress_job(job: compress.Job) -> compress.Outcome:
         raise WebperfError(f"{job.path}: {exc}") from exc
 
 
+def _compress_now_job(job: compress.Job) -> compress.Outcome:
+    try:
+        return compress.precompress(job)
+    except OSError as exc:
+        raise WebperfError(f"{job.path}: {exc}") from exc
+
+
 def _finish_job(pending: compress.Pending) -> compress.Outcome:
     try:
         return compress.finish(pending)
@@ -225,26 +232,47 @@ def _finish_job(pending: compress.Pending) -> compress.Outcome:
         raise WebperfError(f"{pending.job.path}: {exc}") from exc
 
 
-def _parallel(
-    settings: WebperfSettings,
-    context: pages.Context | None,
-    function: Callable[[Item], Result],
-    items: list[Item],
-    chunk: int | None = None,
-) -> Iterator[Result]:
-    if settings.workers == 1 or len(items) < 2:
+class _Workers:
+    """The worker processes of one run, shared by every phase; in-process with one worker.
+
+    One pool for the whole run lets work submitted early (compressing feeds while pages are
+    rewritten) overlap with the phases that follow it.
+    """
+
+    def __init__(self, settings: WebperfSettings, context: pages.Context) -> None:
+        self.count = settings.workers
+        self.pool: ProcessPoolExecutor | None = None
         _init_worker(context)
-        yield from map(function, items)
-        return
-    chunk = chunk or max(1, len(items) // (settings.workers * 8))
-    # fork: the plugin is imported from PLUGIN_PATHS, which a fresh interpreter lacks.
-    with ProcessPoolExecutor(
-        settings.workers,
-        mp_context=multiprocessing.get_context("fork"),
-        initializer=_init_worker,
-        initargs=(context,),
-    ) as pool:
-        yield from pool.map(function, items, chunksize=chunk)
+        if self.count > 1:
+            # fork: the plugin is imported from PLUGIN_PATHS, which a fresh interpreter lacks.
+            self.pool = ProcessPoolExecutor(
+                self.count,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_init_worker,
+                initargs=(context,),
+            )
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def submit(self, function: Callable[[Item], Result], item: Item) -> Future[Result]:
+        if self.pool is not None:
+            return self.pool.submit(function, item)
+        done: Future[Result] = Future()
+        done.set_result(function(item))
+        return done
+
+    def map(
+        self, function: Callable[[Item], Result], items: list[Item], chunk: int | None = None
+    ) -> Iterator[Result]:
+        if self.pool is None or len(items) < 2:
+            return map(function, items)
+        chunk = chunk or max(1, len(items) // (self.count * 8))
+        return self.pool.map(function, items, chunksize=chunk)
 
 
 def _still_named(
@@ -293,40 +321,70 @@ def run(settings: WebperfSettings) -> Stats:
     )
     # Hashed once here, before the workers fork, rather than once in every worker.
     _ = context.digest
-    named: set[str] = set()
-    items = [(p, _relative(p, output)) for p in html_files]
-    for outcome in _parallel(settings, context, _page_job, items):
-        stats.pages += 1
-        stats.pages_from_cache += outcome.from_cache
-        stats.images_sized += outcome.images
-        named |= outcome.referenced
 
-    named = _still_named(settings, files, removable, named)
-    for rel in sorted(removable - named):
-        for suffix in ("", *COMPRESSED_SUFFIXES):
-            (output / (rel + suffix)).unlink(missing_ok=True)
-        stats.removed_originals += 1
+    def compress_job(path: Path) -> compress.Job:
+        return compress.Job(path, settings.cache, settings.gzip_level, settings.brotli_quality)
 
-    settings.deploy_build.mkdir(parents=True, exist_ok=True)
-    manifest = json.dumps(dict(sorted(mapping.items())), indent=2) + "\n"
-    (settings.deploy_build / "assets.json").write_text(manifest, encoding="utf-8")
+    compressible = {
+        path for path in files if path.suffix.lower().lstrip(".") in settings.precompress_extensions
+    }
+    # Feeds, the sitemap and fingerprinted assets are final already: they are compressed
+    # (largest first, cache misses included) while the pages are rewritten. Pages are not
+    # final yet, and originals may still be removed.
+    early = sorted(
+        (
+            path
+            for path in compressible
+            if path.suffix.lower() not in (".html", ".htm")
+            and _relative(path, output) not in removable
+        ),
+        key=lambda path: (-path.stat().st_size, path),
+    )
+    with _Workers(settings, context) as workers:
+        early_results = []
+        if settings.precompress:
+            early_results = [workers.submit(_compress_now_job, compress_job(p)) for p in early]
 
-    if settings.precompress:
-        jobs = [
-            compress.Job(path, settings.cache, settings.gzip_level, settings.brotli_quality)
-            for path in _site_files(output)
-            if path.suffix.lower().lstrip(".") in settings.precompress_extensions
-        ]
-        pending: list[compress.Pending] = []
-        for result in _parallel(settings, None, _compress_job, jobs):
-            stats.precompressed_files += 1
-            stats.compressed_from_cache += result.cached
-            pending += result.pending
-        # Brotli at quality 11 takes seconds on a large feed: started first, one encoding
-        # per task, the slow ones run side by side instead of queueing in one worker's chunk.
-        pending.sort(key=lambda item: (-item.size, str(item.job.path), item.suffix))
-        for result in _parallel(settings, None, _finish_job, pending, chunk=1):
-            stats.compressed_now += result.computed
+        named: set[str] = set()
+        items = [(p, _relative(p, output)) for p in html_files]
+        for outcome in workers.map(_page_job, items):
+            stats.pages += 1
+            stats.pages_from_cache += outcome.from_cache
+            stats.images_sized += outcome.images
+            named |= outcome.referenced
+
+        named = _still_named(settings, files, removable, named)
+        for rel in sorted(removable - named):
+            for suffix in ("", *COMPRESSED_SUFFIXES):
+                (output / (rel + suffix)).unlink(missing_ok=True)
+            stats.removed_originals += 1
+
+        settings.deploy_build.mkdir(parents=True, exist_ok=True)
+        manifest = json.dumps(dict(sorted(mapping.items())), indent=2) + "\n"
+        (settings.deploy_build / "assets.json").write_text(manifest, encoding="utf-8")
+
+        if settings.precompress:
+            done = set(early)
+            jobs = [
+                compress_job(path)
+                for path in _site_files(output)
+                if path not in done
+                and path.suffix.lower().lstrip(".") in settings.precompress_extensions
+            ]
+            pending: list[compress.Pending] = []
+            for result in workers.map(_compress_job, jobs):
+                stats.compressed_from_cache += result.cached
+                pending += result.pending
+            # Brotli at quality 11 takes a second on a large page: started first, one encoding
+            # per task, the slow ones run side by side instead of queueing in one chunk.
+            pending.sort(key=lambda item: (-item.size, str(item.job.path), item.suffix))
+            late = [result.computed for result in workers.map(_finish_job, pending, chunk=1)]
+            stats.compressed_now += sum(late)
+            for future in early_results:
+                result = future.result()
+                stats.compressed_from_cache += result.cached
+                stats.compressed_now += result.computed
+            stats.precompressed_files = len(jobs) + len(early_results)
 
     settings.cache.mkdir(parents=True, exist_ok=True)
     stats_text = json.dumps(asdict(stats), indent=2, sort_keys=True) + "\n"

@@ -7,6 +7,7 @@ left live (the release ids they expect are read back from the hosts, never assum
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,6 +57,21 @@ def assert_live(stack: Stack, release: str) -> None:
     assert status.stdout.count(f"live release:  {release}\n") == len(stack.backends), status.stdout
     servers = re.findall(r"^  be_web/(web\d): (\w+), (\w+),", status.stdout, re.MULTILINE)
     assert sorted(servers) == [(node.name, "running", "ready") for node in stack.backends]
+
+
+def haproxy_worker_pid(stack: Stack) -> int:
+    """The pid of the haproxy worker that answers the runtime API (a reload starts a new one)."""
+    info = subprocess.run(
+        ["socat", "-t", "5", "-", f"UNIX-CONNECT:{stack.haproxy_dir / 'admin.sock'}"],
+        input="show info\n",
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    ).stdout
+    match = re.search(r"^Pid: (\d+)$", info, re.MULTILINE)
+    assert match, info
+    return int(match.group(1))
 
 
 def releases_on(stack: Stack) -> dict[str, list[str]]:
@@ -140,8 +156,17 @@ def test_publish_rollback_publish_under_load(stack: Stack) -> None:
         assert f"rolled back to {first} in " in rollback.stdout
         assert_live(stack, first)
 
+        # The third release changes the balancer's config too: a seamless haproxy reload.
         change_site(stack, "c")
-        third = published(stack.fab("publish"))
+        worker = haproxy_worker_pid(stack)
+        stack.set_settings("HAPROXY_STATS_REFRESH = 5")
+        result = stack.fab("publish")
+        third = published(result)
+        assert re.search(
+            r"balancer\s+install\s+haproxy.cfg installed, haproxy reloaded", result.stdout
+        )
+        assert "    stats refresh 5s\n" in (stack.config_dir / "haproxy.cfg").read_text()
+        assert haproxy_worker_pid(stack) != worker
         assert_live(stack, third)
         # Some traffic on the last release alone before the client stops.
         time.sleep(2)

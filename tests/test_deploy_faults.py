@@ -88,6 +88,23 @@ def assert_untouched(stack: Stack, before: Snapshot) -> None:
     assert sorted(servers) == [(node.name, "running", "ready") for node in stack.backends]
 
 
+def test_a_failed_build_is_not_deployed(stack: Stack) -> None:
+    before = snapshot(stack)
+    checksums = stack.checksums()
+    broken = stack.content / "2099-01-01-broken.rst"
+    # A post whose reST has an error: a warning, fatal for a publish build.
+    broken.write_text("Broken\n######\n\n:date: 2099-01-01\n\nA `link without end\n")
+    try:
+        result = stack.fab("publish")
+    finally:
+        broken.unlink()
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "error: local: build failed: pelican exit 1" in result.stderr
+    assert "2099-01-01-broken.rst" in result.stderr
+    assert stack.checksums() == checksums
+    assert_untouched(stack, before)
+
+
 def test_vhost_that_fails_nginx_t_on_backend_2(stack: Stack) -> None:
     # web2 stands for a machine whose nginx lacks the brotli module: the vhost the build
     # generates uses brotli_static, so `nginx -t` of it fails there, and only there.

@@ -109,6 +109,30 @@ def test_first_publish_prints_progress_and_summary(stack: Stack) -> None:
         assert (node.root / "current" / "healthz.txt").read_text() == f"{release}\n"
 
 
+def test_status_reports_releases_and_vhost_checksum(stack: Stack) -> None:
+    result = stack.fab("status")
+    assert result.returncode == 0, result.stderr
+    for node in stack.backends:
+        live = stack.live_release(node)
+        kept = sorted(p.name for p in (node.root / "releases").iterdir() if p.is_dir())
+        # The same digest as the deploy's: sha256 over `sha256sum` of every vhost file.
+        digest = subprocess.run(
+            "find -L . -type f -print0 | sort -z | xargs -0r sha256sum | sha256sum",
+            shell=True,
+            cwd=node.root / "nginx" / "live",
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout[:16]
+        block = (
+            f"{node.name} ({node.address}:{stack.sshd.port} {node.root})\n"
+            f"  live release:  {live}\n"
+            f"  releases kept: {', '.join(kept)}\n"
+            f"  nginx config:  {live} sha256 {digest}\n"
+        )
+        assert block in result.stdout
+
+
 def judge(stack: Stack, client: LoadClient, releases: list[str]) -> dict[str, int]:
     """Check every page response is one release's page and its assets that release's files;
     count the pages each release served. Release trees are read from web1's disk, after the fact."""

@@ -11,7 +11,11 @@ process it started, by PID.
 
 `LoadClient(stack, pages)` is a bounded client (a thread) that fetches pages through haproxy
 over HTTPS, checking the self-signed certificate, and then every asset each page references;
-it records every response for the caller to judge (see `Fetch`).
+it counts every distinct response for the caller to judge (see `Fetch`).
+
+Reading `fab`'s output: `published(result)` (the release id, or an AssertionError with the
+output), `bytes_sent(result)` (files and bytes per backend). Site helpers: `page_paths(output)`,
+`file_digests(root)`. Faults: `Stack.kill_nginx(node)` / `Stack.start_nginx(node)`.
 """
 
 from __future__ import annotations

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.support.deploy_stack import (
     FAB,
+    BackendNode,
     Stack,
     bytes_sent,
     file_digests,
@@ -37,6 +39,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def edit_post(stack: Stack, text: str) -> None:
     post = stack.content / POST
     post.write_text(post.read_text() + f"\n{text}\n")
+
+
+def nginx_workers(node: BackendNode) -> list[str]:
+    assert node.process is not None
+    master = node.process.pid
+    return Path(f"/proc/{master}/task/{master}/children").read_text().split()
 
 
 def test_dry_run_changes_nothing_and_shows_files_and_config(stack: Stack) -> None:
@@ -79,8 +87,15 @@ def test_publish_after_editing_one_post_sends_little(stack: Stack) -> None:
     old = stack.live_release(stack.backends[0])
     assert old is not None
     edit_post(stack, "One more sentence, the only change of this release.")
+    workers = {node.name: nginx_workers(node) for node in stack.backends}
     result = stack.fab("publish")
     new = published(result)
+    # Same vhost: nginx is not reloaded (a reload would replace its workers).
+    for node in stack.backends:
+        assert re.search(
+            rf"{node.name}\s+flip\s+current -> {new} \(vhost unchanged\)", result.stdout
+        )
+        assert nginx_workers(node) == workers[node.name]
     site = {path: path.stat().st_size for path in stack.output.rglob("*") if path.is_file()}
     site_bytes = sum(site.values())
     web1 = stack.backends[0]

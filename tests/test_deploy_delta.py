@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy.build import release_time
 from tests.support.deploy_stack import (
     FAB,
     BackendNode,
@@ -127,6 +128,9 @@ def test_publish_after_editing_one_post_sends_little(stack: Stack) -> None:
         assert (new_root / image).stat().st_ino == (old_root / image).stat().st_ino
         assert (new_root / POST_PAGE).stat().st_ino != (old_root / POST_PAGE).stat().st_ino
         assert b"the only change of this release" in (new_root / POST_PAGE).read_bytes()
+        # What travelled carries the release's time on every backend alike (same
+        # Last-Modified and ETag whichever backend answers).
+        assert (new_root / POST_PAGE).stat().st_mtime == release_time(new)
         assert (node.root / "current" / "healthz.txt").read_text() == f"{new}\n"
 
 

@@ -168,7 +168,8 @@ def test_failure_after_a_flip_rolls_back_flipped_backends_under_load(stack: Stac
     assert out.index("web2       rollback") < out.index("web1       rollback")
     print(
         f"\nfailure after a flip, rolled back under load: {client.requests} requests, "
-        f"{client.failures().total()} failed"
+        f"{client.failures().total()} failed, {client.stale_retries} resent on a closed "
+        "kept-alive connection"
     )
     assert client.failures().total() == 0, client.failures().most_common(5)
     stack.set_settings()
@@ -333,7 +334,8 @@ def test_backend_nginx_killed_under_load(stack: Stack) -> None:
     failures = client.failures()
     print(
         f"\nnginx on web2 killed under load: {client.requests} requests, "
-        f"{failures.total()} failed; haproxy marked web2 down after {marked_down:.1f}s"
+        f"{failures.total()} failed ({client.stale_retries} resent on a closed kept-alive "
+        f"connection); haproxy marked web2 down after {marked_down:.1f}s"
     )
     for fetch, count in failures.most_common(5):
         print(f"  {count} x {fetch.path} {fetch.status} {fetch.error}")

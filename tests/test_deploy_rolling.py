@@ -201,7 +201,8 @@ def test_publish_rollback_publish_under_load(stack: Stack) -> None:
     assets_fetched = sum(len(page.assets) * n for page, n in client.fetches.items())
     print(
         f"\nunder load: {client.requests} requests ({pages_fetched} pages, {assets_fetched} "
-        f"assets), {failures.total()} failed"
+        f"assets), {failures.total()} failed, {client.stale_retries} GET(s) resent on a "
+        "kept-alive connection haproxy had closed"
     )
     assert failures.total() == 0, failures.most_common(5)
     assert all(page.assets for page in client.fetches if page.path.endswith((".html", "/")))

@@ -328,6 +328,10 @@ def asset_paths(html: str) -> list[str]:
     return paths
 
 
+# How a kept-alive connection closed by the server before our request shows up: no response.
+STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
 class _Connection(http.client.HTTPSConnection):
     """HTTPS to haproxy on loopback, with SNI and certificate checks for the site's name."""
 
@@ -366,6 +370,7 @@ class LoadClient(threading.Thread):
         # Identical responses are counted, not kept one by one: a run makes 100 000s.
         self.fetches: Counter[Fetch] = Counter()
         self.requests = 0
+        self.stale_retries = 0
         self._stop_asked = threading.Event()
         self._context = stack.https_context()
         self._conn: _Connection | None = None
@@ -376,6 +381,17 @@ class LoadClient(threading.Thread):
 
     def _get(self, path: str) -> tuple[Fetch, bytes]:
         self.requests += 1
+        reused = self._conn is not None
+        fetch, body, stale = self._get_once(path)
+        if stale and reused:
+            # A kept-alive connection the server closed while idle (haproxy does on a reload):
+            # like browsers and urllib3, send the GET again once on a new connection; counted.
+            self.stale_retries += 1
+            fetch, body, _ = self._get_once(path)
+        return fetch, body
+
+    def _get_once(self, path: str) -> tuple[Fetch, bytes, bool]:
+        """The response, its body, and whether the connection was closed under the request."""
         if self._conn is None:
             self._conn = _Connection("127.0.0.1", self.stack.https_port, self._context)
         try:
@@ -385,11 +401,12 @@ class LoadClient(threading.Thread):
         except (OSError, http.client.HTTPException) as error:
             self._conn.close()
             self._conn = None
-            return Fetch(path, 0, "", f"{type(error).__name__}: {error}"), b""
+            failed = Fetch(path, 0, "", f"{type(error).__name__}: {error}")
+            return failed, b"", isinstance(error, STALE_CONNECTION)
         if response.will_close:
             self._conn.close()
             self._conn = None
-        return Fetch(path, response.status, hashlib.sha256(body).hexdigest()), body
+        return Fetch(path, response.status, hashlib.sha256(body).hexdigest()), body, False
 
     def run(self) -> None:
         started = time.monotonic()

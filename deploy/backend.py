@@ -181,10 +181,9 @@ def wait_healthy(
 
 
 def discard(conn: Connection, backend: Backend, release_id: str) -> None:
-    """Remove a staged release that never went live."""
-    layout = Layout(backend.root)
-    paths = [layout.release(release_id), layout.carried(release_id), layout.config(release_id)]
-    run(conn, commands.remove(paths), host=backend.name, step="discard staged release")
+    """Remove a staged release that never went live, and the assets it lent to the live one."""
+    command = commands.discard(Layout(backend.root), release_id)
+    run(conn, command, host=backend.name, step="discard staged release")
 
 
 def prune(conn: Connection, backend: Backend, keep: int, protect: set[str]) -> list[str]:
@@ -201,7 +200,12 @@ def prune(conn: Connection, backend: Backend, keep: int, protect: set[str]) -> l
         paths = [
             path
             for release in surplus
-            for path in (layout.release(release), layout.carried(release), layout.config(release))
+            for path in (
+                layout.release(release),
+                layout.carried(release),
+                layout.lent(release),
+                layout.config(release),
+            )
         ]
         run(conn, commands.remove(paths), host=backend.name, step="prune")
     return surplus

@@ -73,7 +73,9 @@ link_missing() {
 # Backward: pages of the old release, served by a backend already flipped, find their assets.
 link_missing "$old" "$new" "$root/releases/$live.carried" >> "$root/releases/$id.carried"
 # Forward: pages of the new release, served before every backend has flipped, find theirs.
-link_missing "$new" "$old" /dev/null >> "$root/releases/$live.carried"
+# <id>.lent lists them, so that discarding the new release takes them back out of the old one.
+link_missing "$new" "$old" /dev/null > "$root/releases/$id.lent"
+cat "$root/releases/$id.lent" >> "$root/releases/$live.carried"
 """
 
 
@@ -81,6 +83,30 @@ def finish_stage(layout: Layout, release_id: str, live: str | None, stamp: int) 
     """Stamp transferred files and carry fingerprinted assets both ways (see the script)."""
     args = [str(layout.root), release_id, live or "", str(stamp), FINGERPRINTED_FIND_REGEX]
     return shlex.join(["sh", "-c", FINISH_STAGE_SCRIPT, "sh", *args])
+
+
+# Runs on a backend as `sh -c SCRIPT sh ROOT ID`: removes a staged release that never went
+# live, and the assets its staging lent to the live release (see FINISH_STAGE_SCRIPT).
+DISCARD_SCRIPT = r"""
+set -eu
+root=$1 id=$2
+lent=$root/releases/$id.lent
+live=$(readlink "$root/current" || true)
+if [ -s "$lent" ] && [ -n "$live" ]; then
+    (cd "$root/$live" && tr '\n' '\0' < "$lent" | xargs -0r rm -f --)
+    carried=$root/$live.carried
+    if [ -f "$carried" ]; then
+        { grep -vxF -f "$lent" "$carried" || true; } > "$carried.tmp"
+        mv -f "$carried.tmp" "$carried"
+    fi
+fi
+rm -rf -- "$root/releases/$id" "$root/releases/$id.carried" "$lent" "$root/nginx/$id"
+"""
+
+
+def discard(layout: Layout, release_id: str) -> str:
+    """Remove a staged release and take back what it lent to the live one (see the script)."""
+    return shlex.join(["sh", "-c", DISCARD_SCRIPT, "sh", str(layout.root), release_id])
 
 
 def read_state(layout: Layout) -> str:

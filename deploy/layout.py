@@ -16,6 +16,7 @@ class Layout:
 
     <root>/releases/<id>/          one complete web root per release
     <root>/releases/<id>.carried   fingerprinted assets linked into <id> from another release
+    <root>/releases/<id>.lent      assets of <id> linked into the release live when <id> was staged
     <root>/current -> releases/<id>  what nginx serves
     <root>/nginx/<id>/site.conf    the vhost that went with release <id>
     <root>/nginx/live -> <id>      what nginx includes (<root>/nginx/live/site.conf)
@@ -54,6 +55,9 @@ class Layout:
 
     def carried(self, release_id: str) -> PurePosixPath:
         return self.releases / f"{release_id}.carried"
+
+    def lent(self, release_id: str) -> PurePosixPath:
+        return self.releases / f"{release_id}.lent"
 
     def config(self, release_id: str) -> PurePosixPath:
         return self.nginx / release_id

@@ -13,12 +13,14 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from tests.support.deploy_stack import (
     LoadClient,
     Stack,
+    file_digests,
     page_paths,
     published,
     start_stack,
@@ -33,6 +35,7 @@ POST = "2013-07-19-haproxy-stats.rst"
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     stack = start_stack(tmp_path_factory.mktemp("deploy-faults"))
     try:
+        stack.use_own_theme()
         published(stack.fab("publish"))
         yield stack
     finally:
@@ -58,7 +61,15 @@ class Snapshot:
     vhost_link: dict[str, str]
     vhost: dict[str, str]
     releases: dict[str, list[str]]
+    # The live release's files (and the list of those it carries): a failed staging takes
+    # back the assets it lent to it.
+    live_files: dict[str, dict[str, str]]
     haproxy_cfg: str
+
+
+def carried_list(current: Path) -> str:
+    release = current.resolve()
+    return (release.parent / f"{release.name}.carried").read_text()
 
 
 def snapshot(stack: Stack) -> Snapshot:
@@ -70,6 +81,11 @@ def snapshot(stack: Stack) -> Snapshot:
         vhost={node.name: stack.live_vhost(node) for node in stack.backends},
         releases={
             node.name: sorted(p.name for p in (node.root / "releases").iterdir())
+            for node in stack.backends
+        },
+        live_files={
+            node.name: file_digests((node.root / "current").resolve())
+            | {"carried": carried_list(node.root / "current")}
             for node in stack.backends
         },
         haproxy_cfg=(stack.config_dir / "haproxy.cfg").read_text(),
@@ -123,6 +139,9 @@ def test_vhost_that_fails_nginx_t_on_backend_2(stack: Stack) -> None:
         f"BACKENDS[1]['nginx_test_command'] = '{check} {{conf}}'",
     )
     edit_post(stack, "A paragraph for a release that never ships (nginx -t).")
+    # And a new stylesheet: staging lends it to the live release, discarding takes it back.
+    css = stack.tmp / "theme" / "static" / "css" / "style.css"
+    css.write_text(css.read_text() + "\n.never-shipped { color: #123456; }\n")
     result = stack.fab("publish")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "error: web2: stage: nginx -t failed: exit 1" in result.stderr

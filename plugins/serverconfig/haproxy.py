@@ -113,6 +113,12 @@ def _http_topology(site: Site) -> list[str]:
         f"    bind {_bind(site, haproxy.https_port)} ssl crt {haproxy.pem} {_alpn(site)}",
         "    option httplog",
         "    http-request set-header X-Forwarded-Proto https",
+    ]
+    if version >= (2, 6, 0):
+        # On a reload the old process otherwise closes idle kept-alive client connections,
+        # racing a request the client is sending on one; this answers it with a close.
+        lines.append("    option idle-close-on-response")
+    lines += [
         "    default_backend be_web",
         "",
         "backend be_web",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from deploy import commands
 from deploy.errors import DeployError
 from deploy.inventory import Backend, Inventory
 from deploy.layout import Layout
-from deploy.ssh import run, ssh_command
+from deploy.ssh import describe, run, ssh_command
 
 log = logging.getLogger(__name__)
 
@@ -148,36 +148,35 @@ def test_main_conf(inventory: Inventory, vhost: object) -> str:
     )
 
 
-def flip(conn: Connection, backend: Backend, release_id: str, config_id: str) -> None:
-    """Point `current` at the release and `nginx/live` at its vhost."""
-    command = commands.flip(Layout(backend.root), release_id, config_id)
-    run(conn, command, host=backend.name, step=f"flip to {release_id}")
-
-
-def reload_nginx(conn: Connection, backend: Backend) -> None:
-    """Reload nginx with the configured command."""
-    run(conn, backend.nginx_reload_command, host=backend.name, step="nginx reload")
-
-
-def wait_healthy(
-    conn: Connection, backend: Backend, site_host: str, release_id: str, timeout: float
-) -> None:
-    """Poll the backend's health file until it reports `release_id`."""
-    deadline = time.monotonic() + timeout
-    argv = commands.health(backend.health_url, site_host)
-    seen = ""
-    while True:
-        result = run(conn, argv, host=backend.name, step="health check", check=False)
-        seen = result.stdout.strip() if result.exited == 0 else result.stderr.strip()
-        if result.exited == 0 and seen == release_id:
-            return
-        if time.monotonic() > deadline:
-            raise DeployError(
-                backend.name,
-                "health check",
-                f"{backend.health_url} answered {seen!r} for {timeout:g}s, expected {release_id!r}",
-            )
-        time.sleep(0.2)
+def flip_and_check(
+    conn: Connection,
+    backend: Backend,
+    site_host: str,
+    release_id: str,
+    config_id: str,
+    timeout: float,
+) -> bool:
+    """Switch to a release and its vhost folder, reload nginx if the vhost changed, wait until
+    the health file names the release: one SSH round trip. Return whether nginx reloaded."""
+    command = commands.flip_and_check(
+        Layout(backend.root),
+        release_id,
+        config_id,
+        backend.nginx_reload_command,
+        backend.health_url,
+        site_host,
+        math.ceil(timeout),
+    )
+    result = run(conn, command, host=backend.name, step=f"flip to {release_id}", check=False)
+    values = dict(line.partition("=")[::2] for line in result.stdout.splitlines())
+    if result.exited == 0:
+        return values.get("reloaded") == "yes"
+    step = values.get("step") or f"flip to {release_id}"
+    if step == "health check":
+        seen = values.get("seen", "")
+        detail = f"{backend.health_url} answered {seen!r} for {timeout:g}s, expected {release_id!r}"
+        raise DeployError(backend.name, step, detail)
+    raise DeployError(backend.name, step, describe(result))
 
 
 def discard(conn: Connection, backend: Backend, release_id: str) -> None:

@@ -129,16 +129,50 @@ def directory_digest(path: PurePosixPath) -> str:
     )
 
 
-def flip(layout: Layout, release_id: str, config_id: str) -> str:
-    """Point `current` and `nginx/live` at a release: each a rename of a new symlink."""
-    root = str(layout.root)
-    steps = [
-        ["ln", "-sfn", f"releases/{release_id}", f"{root}/.current.new"],
-        ["mv", "-T", f"{root}/.current.new", str(layout.current)],
-        ["ln", "-sfn", config_id, f"{root}/nginx/.live.new"],
-        ["mv", "-T", f"{root}/nginx/.live.new", str(layout.live_config)],
-    ]
-    return " && ".join(shlex.join(step) for step in steps)
+# Runs on a backend as `sh -c SCRIPT sh ROOT ID CONFIG RELOAD URL HOST TIMEOUT`: the whole flip in
+# one SSH round trip. It prints `reloaded=yes|no`; on failure `step=<step>` (and `seen=<answer>`
+# for the health check) and exits with the failing command's status.
+FLIP_SCRIPT = r"""
+set -u
+root=$1 id=$2 config=$3 reload=$4 url=$5 host=$6 timeout=$7
+fail() { status=$?; printf 'step=%s\n' "$1"; exit "$status"; }
+digest() {
+    [ -n "$1" ] && [ -d "$root/nginx/$1" ] || return 0
+    (cd "$root/nginx/$1" && find -L . -type f -print0 | sort -z | xargs -0r sha256sum |
+        sha256sum | cut -c1-64)
+}
+old=$(digest "$(readlink "$root/nginx/live" 2>/dev/null || true)")
+new=$(digest "$config")
+{ ln -sfn "releases/$id" "$root/.current.new" && mv -T "$root/.current.new" "$root/current" &&
+  ln -sfn "$config" "$root/nginx/.live.new" && mv -T "$root/nginx/.live.new" "$root/nginx/live"
+} || fail "flip to $id"
+if [ "$old" != "$new" ]; then
+    sh -c "$reload" || fail "nginx reload"
+    echo reloaded=yes
+else
+    echo reloaded=no
+fi
+end=$(( $(date +%s) + timeout ))
+while :; do
+    if seen=$(curl -fsS --max-time 3 -H "Host: $host" "$url" 2>&1) && [ "$seen" = "$id" ]; then
+        exit 0
+    fi
+    if [ "$(date +%s)" -ge "$end" ]; then
+        printf 'step=health check\nseen=%s\n' "$seen" | tr -d '\r'
+        exit 1
+    fi
+    sleep 0.2
+done
+"""
+
+
+def flip_and_check(
+    layout: Layout, release_id: str, config_id: str, reload: str, url: str, host: str, timeout: int
+) -> str:
+    """Drained backend: switch `current` and `nginx/live`, reload nginx if the vhost changed,
+    wait for the health file to name the release (see the script)."""
+    args = [str(layout.root), release_id, config_id, reload, url, host, str(timeout)]
+    return shlex.join(["sh", "-c", FLIP_SCRIPT, "sh", *args])
 
 
 def write_file(path: PurePosixPath) -> str:
@@ -170,11 +204,6 @@ def read_lock(path: PurePosixPath) -> str:
         f"if [ -e {quoted} ]; then cat {quoted}; "
         f'echo "age=$(( $(date +%s) - $(stat -c %Y {quoted}) ))"; fi'
     )
-
-
-def health(url: str, host_header: str) -> list[str]:
-    """Fetch the health file from the backend itself, with the site's Host header."""
-    return ["curl", "-fsS", "--max-time", "3", "-H", f"Host: {host_header}", url]
 
 
 def runtime_api(socket: PurePosixPath, command: str, *, sudo: bool) -> str:

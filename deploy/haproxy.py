@@ -45,9 +45,10 @@ def runtime(conn: Connection, balancer: Balancer, command: str, step: str) -> st
 
 def servers(conn: Connection, balancer: Balancer) -> list[ServerState]:
     """Every server haproxy knows, with its states and current sessions."""
-    state_text = runtime(conn, balancer, "show servers state", "haproxy: show servers state")
-    stat_text = runtime(conn, balancer, "show stat", "haproxy: show stat")
-    sessions = _sessions(stat_text)
+    # One round trip: the runtime API runs `;`-separated commands in turn.
+    text = runtime(conn, balancer, "show servers state; show stat", "haproxy: show servers")
+    state_text, _, stat_text = text.partition("# pxname,")
+    sessions = _sessions("# pxname," + stat_text)
     found = []
     header: list[str] = []
     for line in state_text.splitlines():
@@ -85,20 +86,28 @@ def _sessions(stat_csv: str) -> dict[tuple[str, str], int]:
     return result
 
 
-def set_state(conn: Connection, balancer: Balancer, server: str, state: str) -> None:
-    """`set server <be>/<server> state <state>` in every haproxy backend that has `server`."""
-    targets = [row.backend for row in servers(conn, balancer) if row.server == server]
-    if not targets:
-        raise DeployError(HOST, f"haproxy: {state} {server}", "no haproxy backend has it")
-    for haproxy_backend in targets:
-        answer = runtime(
-            conn,
-            balancer,
-            f"set server {haproxy_backend}/{server} state {state}",
-            f"haproxy: {state} {server}",
-        ).strip()
-        if answer:
-            raise DeployError(HOST, f"haproxy: {state} {server}", answer)
+def holders(conn: Connection, balancer: Balancer, server: str) -> list[str]:
+    """The haproxy backends that have a `server` line named `server`."""
+    found = [row.backend for row in servers(conn, balancer) if row.server == server]
+    if not found:
+        raise DeployError(HOST, f"haproxy: find {server}", "no haproxy backend has it")
+    return found
+
+
+def set_state(
+    conn: Connection,
+    balancer: Balancer,
+    server: str,
+    state: str,
+    backends: list[str] | None = None,
+) -> None:
+    """`set server <be>/<server> state <state>` in `backends` (default: all that have it)."""
+    targets = backends if backends is not None else holders(conn, balancer, server)
+    line = "; ".join(f"set server {backend}/{server} state {state}" for backend in targets)
+    # Each command answers nothing when it succeeds.
+    answer = runtime(conn, balancer, line, f"haproxy: {state} {server}").strip()
+    if answer:
+        raise DeployError(HOST, f"haproxy: {state} {server}", answer)
 
 
 def wait_drained(conn: Connection, balancer: Balancer, server: str, timeout: float) -> int:

@@ -27,27 +27,28 @@ def flip_one(hosts: Hosts, backend: Backend, target: Target, progress: Progress)
     """Drain in haproxy, switch `current`, reload nginx if its vhost changed, check, ready."""
     inventory = hosts.inventory
     conn, lb = hosts.backends[backend.name], hosts.balancer
-    state = remote.read_state(conn, backend)
-    old_digest = remote.config_digest(conn, backend, state.live_config)
-    new_digest = remote.config_digest(conn, backend, target.config)
-    haproxy.set_state(lb, inventory.balancer, backend.name, "drain")
+    holders = haproxy.holders(lb, inventory.balancer, backend.name)
+    haproxy.set_state(lb, inventory.balancer, backend.name, "drain", holders)
     left = haproxy.wait_drained(lb, inventory.balancer, backend.name, inventory.drain_timeout)
     if left:
         progress(backend.name, "drain", f"{left} session(s) still open, flipping anyway")
     else:
         progress(backend.name, "drain", "no sessions left")
-    remote.flip(conn, backend, target.release, target.config)
-    if new_digest != old_digest:
-        remote.reload_nginx(conn, backend)
+    reloaded = remote.flip_and_check(
+        conn,
+        backend,
+        inventory.site_host,
+        target.release,
+        target.config,
+        inventory.health_timeout,
+    )
+    if reloaded:
         progress(
             backend.name, "flip", f"current -> {target.release}, nginx reloaded (vhost changed)"
         )
     else:
         progress(backend.name, "flip", f"current -> {target.release} (vhost unchanged)")
-    remote.wait_healthy(
-        conn, backend, inventory.site_host, target.release, inventory.health_timeout
-    )
-    haproxy.set_state(lb, inventory.balancer, backend.name, "ready")
+    haproxy.set_state(lb, inventory.balancer, backend.name, "ready", holders)
     # The next backend is drained only once haproxy sends traffic to this one again.
     haproxy.wait_running(lb, inventory.balancer, backend.name, inventory.health_timeout)
     progress(backend.name, "ready", f"serving {target.release}")

@@ -86,9 +86,9 @@ def _sessions(stat_csv: str) -> dict[tuple[str, str], int]:
     return result
 
 
-def holders(conn: Connection, balancer: Balancer, server: str) -> list[str]:
-    """The haproxy backends that have a `server` line named `server`."""
-    found = [row.backend for row in servers(conn, balancer) if row.server == server]
+def holders(conn: Connection, balancer: Balancer, server: str) -> list[ServerState]:
+    """The `server` lines named `server`, one per haproxy backend that has it."""
+    found = [row for row in servers(conn, balancer) if row.server == server]
     if not found:
         raise DeployError(HOST, f"haproxy: find {server}", "no haproxy backend has it")
     return found
@@ -100,12 +100,22 @@ def set_state(
     server: str,
     state: str,
     backends: list[str] | None = None,
+    *,
+    health_up: bool = False,
 ) -> None:
-    """`set server <be>/<server> state <state>` in `backends` (default: all that have it)."""
-    targets = backends if backends is not None else holders(conn, balancer, server)
-    line = "; ".join(f"set server {backend}/{server} state {state}" for backend in targets)
+    """`set server <be>/<server> state <state>` in `backends` (default: all that have it).
+
+    `health_up` also marks it up at once, for a caller that has just checked its health
+    itself: haproxy's own checks would take `rise` x `inter` to notice.
+    """
+    targets = (
+        backends if backends is not None else [r.backend for r in holders(conn, balancer, server)]
+    )
+    lines = [f"set server {backend}/{server} state {state}" for backend in targets]
+    if health_up:
+        lines += [f"set server {backend}/{server} health up" for backend in targets]
     # Each command answers nothing when it succeeds.
-    answer = runtime(conn, balancer, line, f"haproxy: {state} {server}").strip()
+    answer = runtime(conn, balancer, "; ".join(lines), f"haproxy: {state} {server}").strip()
     if answer:
         raise DeployError(HOST, f"haproxy: {state} {server}", answer)
 

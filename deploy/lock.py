@@ -7,7 +7,8 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -94,22 +95,49 @@ def release(conn: Connection, path: PurePosixPath, host: str) -> None:
 
 def refuse_if_any_held(hosts: Hosts) -> None:
     """Fail fast when another deploy holds any host's lock."""
-    for host, conn, path in hosts.lock_paths():
-        refuse_if_held(conn, path, host)
+    _, errors = _each_lock(hosts, refuse_if_held)
+    if errors:
+        raise errors[0]
 
 
 @contextmanager
 def locked(hosts: Hosts, purpose: str, *, break_lock: bool) -> Iterator[None]:
     """Hold every host's lock for the block; release those taken, whatever happens."""
+
+    def take(conn: Connection, path: PurePosixPath, host: str) -> None:
+        acquire(conn, path, host, purpose, break_lock=break_lock)
+
     held: list[tuple[str, Connection, PurePosixPath]] = []
     try:
-        for host, conn, path in hosts.lock_paths():
-            acquire(conn, path, host, purpose, break_lock=break_lock)
-            held.append((host, conn, path))
+        held, errors = _each_lock(hosts, take)
+        if errors:
+            raise errors[0]
         yield
     finally:
-        for host, conn, path in held:
-            try:
-                release(conn, path, host)
-            except DeployError as error:
-                log.warning("%s", error)
+        _, errors = _each_lock(hosts, release, only=held)
+        for error in errors:
+            log.warning("%s", error)
+
+
+def _each_lock(
+    hosts: Hosts,
+    work: Callable[[Connection, PurePosixPath, str], None],
+    only: list[tuple[str, Connection, PurePosixPath]] | None = None,
+) -> tuple[list[tuple[str, Connection, PurePosixPath]], list[DeployError]]:
+    """Run `work` on every host's lock at once (one round trip, not one per host); return the
+    locks it succeeded on and the failures, both in the hosts' order."""
+    locks = hosts.lock_paths() if only is None else only
+    if not locks:
+        return [], []
+    with ThreadPoolExecutor(max_workers=len(locks)) as pool:
+        futures = [pool.submit(work, conn, path, host) for host, conn, path in locks]
+    done, errors = [], []
+    for lock, future in zip(locks, futures, strict=True):
+        error = future.exception()
+        if error is None:
+            done.append(lock)
+        elif isinstance(error, DeployError):
+            errors.append(error)
+        else:
+            errors.append(DeployError(lock[0], "lock", repr(error)))
+    return done, errors

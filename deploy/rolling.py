@@ -27,7 +27,8 @@ def flip_one(hosts: Hosts, backend: Backend, target: Target, progress: Progress)
     """Drain in haproxy, switch `current`, reload nginx if its vhost changed, check, ready."""
     inventory = hosts.inventory
     conn, lb = hosts.backends[backend.name], hosts.balancer
-    holders = haproxy.holders(lb, inventory.balancer, backend.name)
+    rows = haproxy.holders(lb, inventory.balancer, backend.name)
+    holders = [row.backend for row in rows]
     haproxy.set_state(lb, inventory.balancer, backend.name, "drain", holders)
     left = haproxy.wait_drained(lb, inventory.balancer, backend.name, inventory.drain_timeout)
     if left:
@@ -48,7 +49,10 @@ def flip_one(hosts: Hosts, backend: Backend, target: Target, progress: Progress)
         )
     else:
         progress(backend.name, "flip", f"current -> {target.release} (vhost unchanged)")
-    haproxy.set_state(lb, inventory.balancer, backend.name, "ready", holders)
+    # Down in haproxy before (a first release has no health file yet): the health file just
+    # named the release, so there is no need to wait out haproxy's own checks.
+    was_down = any(row.operational != "running" for row in rows)
+    haproxy.set_state(lb, inventory.balancer, backend.name, "ready", holders, health_up=was_down)
     # The next backend is drained only once haproxy sends traffic to this one again.
     haproxy.wait_running(lb, inventory.balancer, backend.name, inventory.health_timeout)
     progress(backend.name, "ready", f"serving {target.release}")

@@ -34,6 +34,7 @@ class ServerState:
 
 
 # srv_op_state and srv_admin_state of `show servers state` (haproxy's server.h).
+SHOW = "show servers state; show stat"
 OPERATIONAL = {"0": "stopped", "1": "starting", "2": "running", "3": "stopping"}
 
 
@@ -46,7 +47,11 @@ def runtime(conn: Connection, balancer: Balancer, command: str, step: str) -> st
 def servers(conn: Connection, balancer: Balancer) -> list[ServerState]:
     """Every server haproxy knows, with its states and current sessions."""
     # One round trip: the runtime API runs `;`-separated commands in turn.
-    text = runtime(conn, balancer, "show servers state; show stat", "haproxy: show servers")
+    return _parse(runtime(conn, balancer, SHOW, "haproxy: show servers"))
+
+
+def _parse(text: str) -> list[ServerState]:
+    """The answer to SHOW: `show servers state`, then `show stat` (CSV)."""
     state_text, _, stat_text = text.partition("# pxname,")
     sessions = _sessions("# pxname," + stat_text)
     found = []
@@ -102,8 +107,9 @@ def set_state(
     backends: list[str] | None = None,
     *,
     health_up: bool = False,
-) -> None:
-    """`set server <be>/<server> state <state>` in `backends` (default: all that have it).
+) -> list[ServerState]:
+    """`set server <be>/<server> state <state>` in `backends` (default: all that have it);
+    return the `server` lines as they are right after, from the same round trip.
 
     `health_up` also marks it up at once, for a caller that has just checked its health
     itself: haproxy's own checks would take `rise` x `inter` to notice.
@@ -114,33 +120,59 @@ def set_state(
     lines = [f"set server {backend}/{server} state {state}" for backend in targets]
     if health_up:
         lines += [f"set server {backend}/{server} health up" for backend in targets]
-    # Each command answers nothing when it succeeds.
-    answer = runtime(conn, balancer, "; ".join(lines), f"haproxy: {state} {server}").strip()
-    if answer:
-        raise DeployError(HOST, f"haproxy: {state} {server}", answer)
+    text = runtime(conn, balancer, "; ".join([*lines, SHOW]), f"haproxy: {state} {server}")
+    # A `set` answers nothing when it succeeds; `show servers state` starts with its version.
+    answers, header, rest = text.partition("# be_id")
+    problems = [line.strip() for line in answers.splitlines() if line.strip() not in {"", "1"}]
+    if problems:
+        raise DeployError(HOST, f"haproxy: {state} {server}", " | ".join(problems))
+    return [row for row in _parse(header + rest) if row.server == server]
 
 
-def wait_drained(conn: Connection, balancer: Balancer, server: str, timeout: float) -> int:
-    """Wait until `server` has no sessions (at most `timeout`); return those left."""
+def wait_drained(
+    conn: Connection,
+    balancer: Balancer,
+    server: str,
+    timeout: float,
+    rows: list[ServerState] | None = None,
+) -> int:
+    """Wait until `server` has no sessions (at most `timeout`); return those left.
+
+    `rows`: the server's lines as just read, which saves the first round trip.
+    """
     deadline = time.monotonic() + timeout
     while True:
-        left = sum(row.sessions for row in servers(conn, balancer) if row.server == server)
+        if rows is None:
+            rows = [row for row in servers(conn, balancer) if row.server == server]
+        left = sum(row.sessions for row in rows)
         if left == 0 or time.monotonic() > deadline:
             return left
         time.sleep(0.1)
+        rows = None
 
 
-def wait_running(conn: Connection, balancer: Balancer, server: str, timeout: float) -> None:
-    """Wait until haproxy's health checks see `server` up in every backend that has it."""
+def wait_running(
+    conn: Connection,
+    balancer: Balancer,
+    server: str,
+    timeout: float,
+    rows: list[ServerState] | None = None,
+) -> None:
+    """Wait until haproxy's health checks see `server` up in every backend that has it.
+
+    `rows`: the server's lines as just read, which saves the first round trip.
+    """
     deadline = time.monotonic() + timeout
     while True:
-        rows = [row for row in servers(conn, balancer) if row.server == server]
+        if rows is None:
+            rows = [row for row in servers(conn, balancer) if row.server == server]
         if rows and all(row.operational == "running" for row in rows):
             return
         if time.monotonic() > deadline:
             states = ", ".join(f"{row.backend}/{row.server} {row.operational}" for row in rows)
             raise DeployError(HOST, f"haproxy: wait for {server} up", states or "not found")
         time.sleep(0.1)
+        rows = None
 
 
 def staging_dir(balancer: Balancer) -> PurePosixPath:

@@ -29,8 +29,10 @@ def flip_one(hosts: Hosts, backend: Backend, target: Target, progress: Progress)
     conn, lb = hosts.backends[backend.name], hosts.balancer
     rows = haproxy.holders(lb, inventory.balancer, backend.name)
     holders = [row.backend for row in rows]
-    haproxy.set_state(lb, inventory.balancer, backend.name, "drain", holders)
-    left = haproxy.wait_drained(lb, inventory.balancer, backend.name, inventory.drain_timeout)
+    after = haproxy.set_state(lb, inventory.balancer, backend.name, "drain", holders)
+    left = haproxy.wait_drained(
+        lb, inventory.balancer, backend.name, inventory.drain_timeout, after
+    )
     if left:
         progress(backend.name, "drain", f"{left} session(s) still open, flipping anyway")
     else:
@@ -52,9 +54,11 @@ def flip_one(hosts: Hosts, backend: Backend, target: Target, progress: Progress)
     # Down in haproxy before (a first release has no health file yet): the health file just
     # named the release, so there is no need to wait out haproxy's own checks.
     was_down = any(row.operational != "running" for row in rows)
-    haproxy.set_state(lb, inventory.balancer, backend.name, "ready", holders, health_up=was_down)
+    after = haproxy.set_state(
+        lb, inventory.balancer, backend.name, "ready", holders, health_up=was_down
+    )
     # The next backend is drained only once haproxy sends traffic to this one again.
-    haproxy.wait_running(lb, inventory.balancer, backend.name, inventory.health_timeout)
+    haproxy.wait_running(lb, inventory.balancer, backend.name, inventory.health_timeout, after)
     progress(backend.name, "ready", f"serving {target.release}")
 
 

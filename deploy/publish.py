@@ -89,9 +89,12 @@ def _stage_flip_prune(
     flipped: list[Backend] = []
     balancer_installed = False
     try:
+        # Which haproxy backends hold each server, read once: no flip changes that.
+        rows = haproxy.servers(hosts.balancer, inventory.balancer)
         for backend in inventory.backends:
             flipped.append(backend)
-            flip_one(hosts, backend, Target(release_id, release_id), progress)
+            mine = [row for row in rows if row.server == backend.name]
+            flip_one(hosts, backend, Target(release_id, release_id), progress, mine)
         if haproxy.digest(haproxy.live_text(hosts.balancer, inventory.balancer)) != haproxy.digest(
             artefacts.haproxy_cfg
         ):

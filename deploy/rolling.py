@@ -23,11 +23,20 @@ class Target:
     config: str
 
 
-def flip_one(hosts: Hosts, backend: Backend, target: Target, progress: Progress) -> None:
-    """Drain in haproxy, switch `current`, reload nginx if its vhost changed, check, ready."""
+def flip_one(
+    hosts: Hosts,
+    backend: Backend,
+    target: Target,
+    progress: Progress,
+    rows: list[haproxy.ServerState] | None = None,
+) -> None:
+    """Drain in haproxy, switch `current`, reload nginx if its vhost changed, check, ready.
+
+    `rows`: the backend's `server` lines, read before the flips began (saves a round trip).
+    """
     inventory = hosts.inventory
     conn, lb = hosts.backends[backend.name], hosts.balancer
-    rows = haproxy.holders(lb, inventory.balancer, backend.name)
+    rows = rows or haproxy.holders(lb, inventory.balancer, backend.name)
     holders = [row.backend for row in rows]
     after = haproxy.set_state(lb, inventory.balancer, backend.name, "drain", holders)
     left = haproxy.wait_drained(

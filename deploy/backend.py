@@ -125,17 +125,14 @@ def stage_config(
     """Upload the release's vhost beside the live one and `nginx -t` it on the backend."""
     layout = Layout(backend.root)
     staged = layout.config(release_id) / VHOST
-    run(conn, commands.write_file(staged), host=backend.name, step="stage: vhost", stdin=vhost)
-    test_conf = test_main_conf(inventory, staged)
-    run(
-        conn,
-        commands.write_file(layout.test_conf),
-        host=backend.name,
-        step="stage: nginx test conf",
-        stdin=test_conf,
+    test_command = commands.fill(backend.nginx_test_command, conf=layout.test_conf)
+    command = commands.stage_config(
+        staged, layout.test_conf, test_main_conf(inventory, staged), test_command
     )
-    command = commands.fill(backend.nginx_test_command, conf=layout.test_conf)
-    run(conn, command, host=backend.name, step="stage: nginx -t")
+    result = run(conn, command, host=backend.name, step="stage: vhost", stdin=vhost, check=False)
+    if result.exited != 0:
+        values = dict(line.partition("=")[::2] for line in result.stdout.splitlines())
+        raise DeployError(backend.name, values.get("step") or "stage: vhost", describe(result))
 
 
 def test_main_conf(inventory: Inventory, vhost: object) -> str:

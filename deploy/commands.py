@@ -175,6 +175,27 @@ def flip_and_check(
     return shlex.join(["sh", "-c", FLIP_SCRIPT, "sh", *args])
 
 
+# Runs on a backend as `sh -c SCRIPT sh VHOST TEST_CONF TEST_CONF_TEXT TEST_COMMAND`, the vhost on
+# stdin: both files and `nginx -t` in one round trip. On failure it prints `step=<step>` and
+# exits with the failing command's status.
+STAGE_CONFIG_SCRIPT = r"""
+set -u
+fail() { status=$?; printf 'step=%s\n' "$1"; exit "$status"; }
+{ mkdir -p "$(dirname "$1")" && cat > "$1.tmp" && mv -f "$1.tmp" "$1"; } || fail "stage: vhost"
+{ mkdir -p "$(dirname "$2")" && printf '%s' "$3" > "$2.tmp" && mv -f "$2.tmp" "$2"; } ||
+    fail "stage: nginx test conf"
+sh -c "$4" || fail "stage: nginx -t"
+"""
+
+
+def stage_config(
+    vhost: PurePosixPath, test_conf: PurePosixPath, test_conf_text: str, test_command: str
+) -> str:
+    """Write the vhost (stdin) and the test nginx.conf, then run `nginx -t` (see the script)."""
+    args = [str(vhost), str(test_conf), test_conf_text, test_command]
+    return shlex.join(["sh", "-c", STAGE_CONFIG_SCRIPT, "sh", *args])
+
+
 def write_file(path: PurePosixPath) -> str:
     """Write stdin to `path` (creating its folder) through a temp name and a rename."""
     temp = f"{path}.tmp"

@@ -27,7 +27,7 @@ DEFAULT_DATE_FORMAT = "%-d %B %Y"
 DOCUTILS_SETTINGS = {"warning_stream": None}
 
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = ["sitemap", "neighbors", "serverconfig", "webperf"]
+PLUGINS = ["sitemap", "sitemap_lastmod", "neighbors", "serverconfig", "webperf"]
 
 # URLs are part of the public contract: /{year}/{month}/{day}/{slug}/ for posts.
 ARTICLE_URL = "{date:%Y}/{date:%m}/{date:%d}/{slug}/"

@@ -338,3 +338,17 @@ def test_bad_post_fails_the_build_naming_the_file(
     output = build.result.stdout + build.result.stderr
     assert build.result.returncode != 0, output
     assert re.search(expected, output), output
+
+
+def test_sitemap_dates_undated_pages_by_the_newest_post(publish_build: Build, tmp_path: Path):
+    # pelican-sitemap alone stamps them with the build time: a new sitemap on every build.
+    newest = max(dt.datetime.fromisoformat(post.meta["date"]) for post in POSTS)
+    sitemap = publish_build.output / "sitemap.xml"
+    lastmod = {
+        url.findtext(f"{SITEMAP}loc"): url.findtext(f"{SITEMAP}lastmod")
+        for url in ET.parse(sitemap).iter(f"{SITEMAP}url")
+    }
+    for path in ["", "archives/", "tags/", "categories/"]:
+        assert lastmod[f"{publishconf.SITEURL}/{path}"].startswith(newest.isoformat()), path
+    again = build_site(tmp_path, "publishconf.py")
+    assert (again.output / "sitemap.xml").read_bytes() == sitemap.read_bytes()

@@ -245,6 +245,34 @@ class CuttingProxy:
         self.listener.close()
 
 
+def test_failed_haproxy_reload_restores_its_config_and_every_backend(stack: Stack) -> None:
+    # The balancer is the last step: both backends already serve the new release when
+    # haproxy refuses its first reload of the new haproxy.cfg. All of it must go back.
+    marker = stack.tmp / "haproxy-reloaded-once"
+    marker.unlink(missing_ok=True)
+    pid = stack.haproxy_dir / "haproxy.pid"
+    reload_once = (
+        f"if [ -e {marker} ]; then kill -USR2 $(cat {pid}); "
+        f"else touch {marker}; echo 'haproxy: reload refused (test fault)' >&2; exit 1; fi"
+    )
+    before = snapshot(stack)
+    stack.set_settings(
+        "HAPROXY_STATS_REFRESH = 7", f"BALANCER['haproxy_reload_command'] = {reload_once!r}"
+    )
+    edit_post(stack, "A paragraph for a release that the balancer turns back.")
+    result = stack.fab("publish")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (
+        "error: balancer: haproxy reload failed: exit 1: haproxy: reload refused (test fault)"
+        in result.stderr
+    ), result.stderr
+    # It failed after every flip, so the restore really had something to undo.
+    for node in stack.backends:
+        assert re.search(rf"{node.name}\s+flip\b", result.stdout), result.stdout
+    assert marker.exists()
+    assert_untouched(stack, before)
+
+
 def test_ssh_to_backend_2_drops_during_the_transfer(stack: Stack) -> None:
     web2 = stack.backends[1]
     # A release with a big new file, so that rsync has well over `after` bytes to send.

@@ -151,17 +151,21 @@ def test_vhost_that_fails_nginx_t_on_backend_2(stack: Stack) -> None:
     assert_untouched(stack, before)
 
 
+def refuse_first_reload(stack: Stack, server: str, reload: str) -> str:
+    """A reload command that fails once, saying so on stderr, then runs `reload`."""
+    marker = stack.tmp / f"{server}-reloaded-once"
+    marker.unlink(missing_ok=True)
+    return (
+        f"if [ -e {marker} ]; then {reload}; "
+        f"else touch {marker}; echo '{server}: reload refused (test fault)' >&2; exit 1; fi"
+    )
+
+
 def test_failure_after_a_flip_rolls_back_flipped_backends_under_load(stack: Stack) -> None:
     # web2's nginx refuses its first reload (then reloads normally): by then web1 already
     # serves the new release with its new vhost, and both must go back.
     web2 = stack.backends[1]
-    marker = stack.tmp / "web2-reloaded-once"
-    marker.unlink(missing_ok=True)
-    pid = web2.prefix / "nginx.pid"
-    reload_once = (
-        f"if [ -e {marker} ]; then kill -HUP $(cat {pid}); "
-        f"else touch {marker}; echo 'nginx: reload refused (test fault)' >&2; exit 1; fi"
-    )
+    reload_once = refuse_first_reload(stack, "nginx", f"kill -HUP $(cat {web2.prefix}/nginx.pid)")
     before = snapshot(stack)
     pages = [*(p for p in page_paths(stack.output) if p != "/404.html"), "/healthz.txt"]
     stack.set_settings(
@@ -248,13 +252,8 @@ class CuttingProxy:
 def test_failed_haproxy_reload_restores_its_config_and_every_backend(stack: Stack) -> None:
     # The balancer is the last step: both backends already serve the new release when
     # haproxy refuses its first reload of the new haproxy.cfg. All of it must go back.
-    marker = stack.tmp / "haproxy-reloaded-once"
-    marker.unlink(missing_ok=True)
-    pid = stack.haproxy_dir / "haproxy.pid"
-    reload_once = (
-        f"if [ -e {marker} ]; then kill -USR2 $(cat {pid}); "
-        f"else touch {marker}; echo 'haproxy: reload refused (test fault)' >&2; exit 1; fi"
-    )
+    pidfile = stack.haproxy_dir / "haproxy.pid"
+    reload_once = refuse_first_reload(stack, "haproxy", f"kill -USR2 $(cat {pidfile})")
     before = snapshot(stack)
     stack.set_settings(
         "HAPROXY_STATS_REFRESH = 7", f"BALANCER['haproxy_reload_command'] = {reload_once!r}"
@@ -269,7 +268,7 @@ def test_failed_haproxy_reload_restores_its_config_and_every_backend(stack: Stac
     # It failed after every flip, so the restore really had something to undo.
     for node in stack.backends:
         assert re.search(rf"{node.name}\s+flip\b", result.stdout), result.stdout
-    assert marker.exists()
+    assert (stack.tmp / "haproxy-reloaded-once").exists()
     assert_untouched(stack, before)
 
 

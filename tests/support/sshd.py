@@ -71,6 +71,10 @@ def start_sshd(directory: Path, addresses: Sequence[str] = ("127.0.0.1",)) -> Ss
         "MaxStartups 200\n"
         "MaxSessions 100\n"
         "Subsystem sftp internal-sftp\n"
+        # Sessions run as the account running the tests, whose ~/.bashrc bash sources for every
+        # SSH command (on this machine `pyenv init`: 120 ms a command). A backend's deploy
+        # account has a plain shell; a shell level of 1 makes bash skip ~/.bashrc likewise.
+        "SetEnv SHLVL=1\n"
         "LogLevel ERROR\n"
     )
     known_hosts = directory / "known_hosts"

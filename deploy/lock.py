@@ -77,27 +77,9 @@ def acquire(
         )
 
 
-def refuse_if_held(conn: Connection, path: PurePosixPath, host: str) -> None:
-    """Fail fast, before building, when another deploy holds the lock."""
-    held = inspect(conn, path, host)
-    if held is not None:
-        raise DeployError(
-            host,
-            "lock",
-            f"{path} is {held.describe()}; rerun with --break-lock if that deploy is dead",
-        )
-
-
 def release(conn: Connection, path: PurePosixPath, host: str) -> None:
     """Remove our lock."""
     run(conn, commands.remove([path]), host=host, step="unlock")
-
-
-def refuse_if_any_held(hosts: Hosts) -> None:
-    """Fail fast when another deploy holds any host's lock."""
-    _, errors = _each_lock(hosts, refuse_if_held)
-    if errors:
-        raise errors[0]
 
 
 @contextmanager

@@ -50,26 +50,24 @@ def publish(
     release_id = new_release_id(list(inventory.sources))
     hosts = Hosts.open(inventory, config)
     try:
-        if not break_lock and not dry_run:
-            # Before building too: a second publish is refused in a second, not after a build.
-            lock.refuse_if_any_held(hosts)
-        progress("local", "build", f"release {release_id}")
-        build(inventory, release_id)
-        artefacts = Artefacts.read(inventory)
         if dry_run:
+            artefacts = _build(inventory, release_id, progress)
             preview(hosts, artefacts.vhosts, artefacts.haproxy_cfg, progress)
             return
-        _locked_publish(hosts, release_id, artefacts, break_lock=break_lock, progress=progress)
+        # Locked before building: a second publish is refused at once, and cannot rebuild
+        # output/ while this one ships it.
+        with lock.locked(hosts, f"publish {release_id}", break_lock=break_lock):
+            progress("all", "lock", f"{len(hosts.lock_paths())} hosts locked")
+            artefacts = _build(inventory, release_id, progress)
+            _stage_flip_prune(hosts, release_id, artefacts, progress)
     finally:
         hosts.close()
 
 
-def _locked_publish(
-    hosts: Hosts, release_id: str, artefacts: Artefacts, *, break_lock: bool, progress: Progress
-) -> None:
-    with lock.locked(hosts, f"publish {release_id}", break_lock=break_lock):
-        progress("all", "lock", f"{len(hosts.lock_paths())} hosts locked")
-        _stage_flip_prune(hosts, release_id, artefacts, progress)
+def _build(inventory: Inventory, release_id: str, progress: Progress) -> Artefacts:
+    progress("local", "build", f"release {release_id}")
+    build(inventory, release_id)
+    return Artefacts.read(inventory)
 
 
 def _stage_flip_prune(

@@ -108,19 +108,22 @@ def test_publish_after_editing_one_post_sends_little(stack: Stack) -> None:
         if old_files.get(path) != digest and not path.endswith(".carried")
     )
     # gzip and brotli streams change from the first changed byte on: rsync's delta encoding
-    # cannot match them, so they travel whole (see the report printed below).
+    # matches little of them, so they travel nearly whole (see the report printed below).
     recompressed = sum(site[stack.output / p[1:]] for p in changed if p.endswith((".gz", ".br")))
     sent = bytes_sent(result)
     assert sorted(sent) == [node.name for node in stack.backends]
     for name, (files, sent_bytes) in sent.items():
         print(
             f"\ndelta: {name}: {files} files, {sent_bytes} bytes sent of a {site_bytes}-byte "
-            f"site = {sent_bytes / site_bytes:.2%} ({(sent_bytes - recompressed) / site_bytes:.2%}"
-            f" without the {recompressed} bytes of changed .gz/.br files)"
+            f"site = {sent_bytes / site_bytes:.2%} (target 3%); the changed .gz/.br files "
+            f"alone are {recompressed} bytes"
         )
         # Exactly the files whose content changed travel (plus healthz.txt, new every release).
         assert files == len(changed), changed
+        # Everything but the recompressed siblings travels as a delta within the target...
         assert sent_bytes - recompressed <= 0.03 * site_bytes
+        # ...and the whole stays near today's 6.6%: the 3% target is missed by those siblings.
+        assert sent_bytes <= 0.08 * site_bytes
     for node in stack.backends:
         old_root, new_root = stack.release_root(node, old), stack.release_root(node, new)
         # What did not change is the same file (a hard link), what changed is new.

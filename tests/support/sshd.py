@@ -43,8 +43,11 @@ def _keygen(path: Path) -> None:
     )
 
 
-def start_sshd(directory: Path, addresses: Sequence[str] = ("127.0.0.1",)) -> Sshd:
-    """Start `sshd -D` listening on `addresses` at one free high port."""
+def start_sshd(
+    directory: Path, addresses: Sequence[str] = ("127.0.0.1",), *, extra_config: str = ""
+) -> Sshd:
+    """Start `sshd -D` listening on `addresses` at one free high port (`extra_config` is
+    appended to its sshd_config)."""
     directory.mkdir(parents=True, exist_ok=True)
     # sshd refuses to start without its privilege-separation directory.
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
@@ -76,6 +79,7 @@ def start_sshd(directory: Path, addresses: Sequence[str] = ("127.0.0.1",)) -> Ss
         # account has a plain shell; a shell level of 1 makes bash skip ~/.bashrc likewise.
         "SetEnv SHLVL=1\n"
         "LogLevel ERROR\n"
+        f"{extra_config}"
     )
     known_hosts = directory / "known_hosts"
     known_hosts.write_text(f"{HOST_KEY_ALIAS} {host_key.with_suffix('.pub').read_text()}")

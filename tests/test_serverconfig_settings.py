@@ -68,6 +68,9 @@ def test_defaults_are_valid():
         ("HAPROXY_BIND_ADDRESS", "lb.example.org"),
         # haproxy reads a comma as an address list separator.
         ("HAPROXY_TLS_PEM", "/etc/haproxy/a,b.pem"),
+        # A file's path: a trailing '/' names a folder (hypothesis found "/").
+        ("HAPROXY_TLS_PEM", "/etc/haproxy/certs/"),
+        ("NGINX_TLS_CERTIFICATE", "/etc/ssl/blog/"),
         ("RELEASE_ID", "a b"),
     ],
 )
@@ -121,6 +124,15 @@ def _backend(**changes):
 )
 def test_backends_are_validated(backends, fragment):
     assert fragment in error_for(BACKENDS=backends)
+
+
+def test_folders_may_end_in_a_slash_which_is_dropped():
+    site = site_from_settings(
+        {**BASE_SETTINGS, "BACKENDS": _backend(root="/srv/blog/"), "NGINX_ACME_ROOT": "/var/acme/"}
+    )
+    assert site.backends[0].root == "/srv/blog"
+    assert site.nginx.acme_root == "/var/acme"
+    assert rules.folder_path("X", "/") == "/"
 
 
 def test_tcp_topology_needs_h2_ports():

@@ -219,7 +219,7 @@ def backends(value: object, *, h2_required: bool) -> tuple[Backend, ...]:
                 address=address,
                 port=port,
                 h2_port=h2_port,
-                root=rules.file_path(f"{where}['root']", item["root"]),
+                root=rules.folder_path(f"{where}['root']", item["root"]),
                 ssh_host=rules.address(f"{where}['ssh_host']", item["ssh_host"] or address),
                 ssh_port=rules.port(f"{where}['ssh_port']", item["ssh_port"]),
                 ssh_user=rules.user_name(f"{where}['ssh_user']", item["ssh_user"]),
@@ -252,7 +252,7 @@ def balancer(value: object) -> Balancer:
         ssh_host=rules.address("BALANCER['ssh_host']", item["ssh_host"] or address),
         ssh_port=rules.port("BALANCER['ssh_port']", item["ssh_port"]),
         ssh_user=rules.user_name("BALANCER['ssh_user']", item["ssh_user"]),
-        config_dir=rules.file_path("BALANCER['config_dir']", item["config_dir"]),
+        config_dir=rules.folder_path("BALANCER['config_dir']", item["config_dir"]),
         runtime_socket=rules.file_path("BALANCER['runtime_socket']", item["runtime_socket"]),
         haproxy_test_command=rules.command(
             "BALANCER['haproxy_test_command']", item["haproxy_test_command"]

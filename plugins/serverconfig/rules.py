@@ -79,18 +79,30 @@ def identifier(where: str, value: object) -> str:
     return value
 
 
-def file_path(where: str, value: object) -> str:
+def file_path(where: str, value: object, *, names: str = "a file") -> str:
     """An absolute, normalised file system path of safe characters.
 
     No `,`: haproxy splits a `stats socket` address list at commas.
     """
-    allowed = "an absolute path of letters, digits and . _ / + @ = - (no '..' or '//')"
+    allowed = f"an absolute path of letters, digits and . _ / + @ = - naming {names}"
+    allowed += " (no '..' or '//')"
+    if names == "a file":
+        allowed += ", not ending in '/'"
     if not isinstance(value, str) or not _FILE_PATH.fullmatch(value) or len(value) > 1024:
         raise ServerConfigError(where, value, allowed)
     parts = value.split("/")[1:]
-    if any(part in ("", ".", "..") for part in parts[:-1]) or parts[-1] in (".", ".."):
+    if any(part in ("", ".", "..") for part in parts):
         raise ServerConfigError(where, value, allowed)
     return value
+
+
+def folder_path(where: str, value: object) -> str:
+    """Like `file_path`, for a folder: a trailing '/' is allowed and dropped."""
+    if value == "/":
+        return value
+    if isinstance(value, str) and value.endswith("/"):
+        value = value[:-1]
+    return file_path(where, value, names="a folder")
 
 
 def url_path(where: str, value: object) -> str:

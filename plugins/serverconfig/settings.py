@@ -173,7 +173,7 @@ def _nginx(merged: Mapping[str, Any], host: str) -> model.Nginx:
                 "NGINX_PAGESPEED_FILTERS", filters, "a non-empty list of filter names"
             )
         pagespeed = model.Pagespeed(
-            file_cache_path=rules.file_path(
+            file_cache_path=rules.folder_path(
                 "NGINX_PAGESPEED_FILE_CACHE_PATH", merged["NGINX_PAGESPEED_FILE_CACHE_PATH"]
             ),
             rewrite_level=rules.choice(
@@ -197,7 +197,7 @@ def _nginx(merged: Mapping[str, Any], host: str) -> model.Nginx:
         static_max_age=rules.integer(
             "NGINX_STATIC_MAX_AGE", merged["NGINX_STATIC_MAX_AGE"], 0, 31536000
         ),
-        acme_root=rules.file_path("NGINX_ACME_ROOT", merged["NGINX_ACME_ROOT"]),
+        acme_root=rules.folder_path("NGINX_ACME_ROOT", merged["NGINX_ACME_ROOT"]),
         pagespeed=pagespeed,
     )
 

@@ -18,18 +18,23 @@ def rollback(
     inventory: Inventory, config: Config, *, to: str | None, break_lock: bool, progress: Progress
 ) -> str:
     """Flip every backend to `to` (default: the release before the live one); return it."""
+    wanted = check_release_id(to) if to else None
     hosts = Hosts.open(inventory, config)
     try:
-        states = hosts.each_backend(lambda b, c: remote.read_state(c, b))
-        first = inventory.backends[0].name
-        target = check_release_id(to) if to else states[first].previous()
-        if target is None:
-            raise DeployError(first, "rollback", "there is no release before the live one")
-        for name, state in states.items():
-            if target not in state.releases:
-                kept = ", ".join(state.releases) or "none"
-                raise DeployError(name, "rollback", f"release {target} is not there (kept: {kept})")
-        with lock.locked(hosts, f"rollback to {target}", break_lock=break_lock):
+        # Locked before reading what is live: a publish cannot change it in between.
+        purpose = f"rollback to {wanted or 'the previous release'}"
+        with lock.locked(hosts, purpose, break_lock=break_lock):
+            states = hosts.each_backend(lambda b, c: remote.read_state(c, b))
+            first = inventory.backends[0].name
+            target = wanted or states[first].previous()
+            if target is None:
+                raise DeployError(first, "rollback", "there is no release before the live one")
+            for name, state in states.items():
+                if target not in state.releases:
+                    kept = ", ".join(state.releases) or "none"
+                    raise DeployError(
+                        name, "rollback", f"release {target} is not there (kept: {kept})"
+                    )
             for backend in inventory.backends:
                 if states[backend.name].live == target:
                     progress(backend.name, "skip", f"already on {target}")

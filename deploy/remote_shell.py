@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 from paramiko import Channel, Transport
 
-# Run once when the shell starts: a private scratch folder for each command's output.
-START = "scratch=$(mktemp -d) || exit 1\ntrap 'rm -rf \"$scratch\"' EXIT\n"
+# Run once when the shell starts: a private scratch folder for each command's output, gone
+# when the shell ends (end of input when the connection closes, or a hangup).
+START = "scratch=$(mktemp -d) || exit 1\ntrap 'rm -rf \"$scratch\"' EXIT\ntrap 'exit 1' HUP TERM\n"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,6 +60,22 @@ def test_every_command_runs_in_one_shell_and_leaves_it_as_it_was(
     assert after.exited == 0, after.stderr
     assert after.stdout.splitlines()[1] == "none"
     assert after.stdout.splitlines()[0] != str(tmp_path)
+
+
+def test_the_shell_cleans_up_when_the_connection_closes(tmp_path: Path) -> None:
+    sshd = start_sshd(tmp_path / "sshd")
+    conn = connection(sshd)
+    try:
+        scratch = Path(run(conn, 'echo "$scratch"', host="web1", step="t").stdout.strip())
+        assert scratch.is_dir()
+        conn.close()
+        deadline = time.monotonic() + 10
+        while scratch.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        conn.close()
+        stop_sshd(sshd)
+    assert not scratch.exists()
 
 
 def test_a_failed_command_names_host_and_step(conn: Connection) -> None:

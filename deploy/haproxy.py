@@ -6,6 +6,7 @@ import hashlib
 import logging
 import shlex
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -129,6 +130,24 @@ def set_state(
     return [row for row in _parse(header + rest) if row.server == server]
 
 
+def _readings(
+    conn: Connection,
+    balancer: Balancer,
+    server: str,
+    timeout: float,
+    rows: list[ServerState] | None,
+) -> Iterator[tuple[list[ServerState], bool]]:
+    """`server`'s lines every 0.1 s, endlessly (first `rows`, if just read), each with whether
+    `timeout` has passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if rows is None:
+            rows = [row for row in servers(conn, balancer) if row.server == server]
+        yield rows, time.monotonic() > deadline
+        time.sleep(0.1)
+        rows = None
+
+
 def wait_drained(
     conn: Connection,
     balancer: Balancer,
@@ -140,15 +159,10 @@ def wait_drained(
 
     `rows`: the server's lines as just read, which saves the first round trip.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        if rows is None:
-            rows = [row for row in servers(conn, balancer) if row.server == server]
-        left = sum(row.sessions for row in rows)
-        if left == 0 or time.monotonic() > deadline:
+    for current, late in _readings(conn, balancer, server, timeout, rows):
+        left = sum(row.sessions for row in current)
+        if left == 0 or late:
             return left
-        time.sleep(0.1)
-        rows = None
 
 
 def wait_running(
@@ -162,17 +176,12 @@ def wait_running(
 
     `rows`: the server's lines as just read, which saves the first round trip.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        if rows is None:
-            rows = [row for row in servers(conn, balancer) if row.server == server]
-        if rows and all(row.operational == "running" for row in rows):
+    for current, late in _readings(conn, balancer, server, timeout, rows):
+        if current and all(row.operational == "running" for row in current):
             return
-        if time.monotonic() > deadline:
-            states = ", ".join(f"{row.backend}/{row.server} {row.operational}" for row in rows)
+        if late:
+            states = ", ".join(f"{row.backend}/{row.server} {row.operational}" for row in current)
             raise DeployError(HOST, f"haproxy: wait for {server} up", states or "not found")
-        time.sleep(0.1)
-        rows = None
 
 
 def staging_dir(balancer: Balancer) -> PurePosixPath:

@@ -13,9 +13,10 @@ from fabric import Config, Connection
 
 from deploy import commands
 from deploy.errors import DeployError
-from deploy.inventory import Backend, Inventory
+from deploy.inventory import Backend, Inventory, Precompression
 from deploy.layout import Layout
 from deploy.ssh import describe, run, ssh_command
+from plugins.webperf.compress import BROTLI_WINDOW
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,14 @@ class Transfer:
     changed: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Siblings:
+    """The siblings a backend made itself: hard-linked from the live release, or compressed."""
+
+    linked: int
+    compressed: int
+
+
 def read_state(conn: Connection, backend: Backend) -> BackendState:
     """The live release, the live vhost and the releases on disk."""
     out = run(conn, commands.read_state(Layout(backend.root)), host=backend.name, step="state")
@@ -69,18 +78,30 @@ def config_digest(conn: Connection, backend: Backend, config_id: str | None) -> 
     return result.stdout.strip()
 
 
+def live_files(conn: Connection, backend: Backend, live: str | None) -> set[str]:
+    """The files of the live release, relative to it (none before a first publish)."""
+    if live is None:
+        return set()
+    command = commands.list_files(Layout(backend.root).release(live))
+    return set(
+        run(conn, command, host=backend.name, step="stage: list live files").stdout.split("\n")
+    )
+
+
 def transfer(
     config: Config,
     backend: Backend,
     output: Path,
     release_id: str,
     live: str | None,
+    exclude_from: Path | None = None,
 ) -> Transfer:
     """rsync the build into releases/<id>/, hard-linking unchanged files from the live one."""
     layout = Layout(backend.root)
     link_dest = layout.release(live) if live else None
+    ssh = ssh_command(backend.ssh, config)
     argv = commands.rsync_release(
-        output, backend.ssh, ssh_command(backend.ssh, config), layout.release(release_id), link_dest
+        output, backend.ssh, ssh, layout.release(release_id), link_dest, exclude_from
     )
     log.debug("%s: %s", backend.name, argv)
     result = subprocess.run(argv, capture_output=True, text=True, check=False)
@@ -103,6 +124,33 @@ def parse_rsync(stdout: str) -> Transfer:
 def _stat(stdout: str, label: str) -> int:
     match = re.search(rf"^{label}: ([\d,]+)", stdout, re.MULTILINE)
     return int(match.group(1).replace(",", "")) if match else 0
+
+
+def make_siblings(
+    conn: Connection,
+    backend: Backend,
+    release_id: str,
+    live: str,
+    stamp: int,
+    precompression: Precompression,
+    siblings: list[str],
+) -> Siblings:
+    """Link or compress, in the staged release, the siblings rsync left out."""
+    if not siblings:
+        return Siblings(0, 0)
+    layout = Layout(backend.root)
+    command = commands.make_siblings(
+        layout.release(release_id),
+        layout.release(live),
+        stamp,
+        precompression.gzip_level,
+        precompression.brotli_quality,
+        BROTLI_WINDOW,
+    )
+    stdin = "".join(f"{path}\n" for path in siblings)
+    out = run(conn, command, host=backend.name, step="stage: precompress", stdin=stdin).stdout
+    values = dict(line.partition("=")[::2] for line in out.splitlines())
+    return Siblings(int(values["linked"]), int(values["made"]))
 
 
 def finish_stage(

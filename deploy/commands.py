@@ -21,6 +21,7 @@ def rsync_release(
     ssh: str,
     destination: PurePosixPath,
     link_dest: PurePosixPath | None,
+    exclude_from: Path | None = None,
 ) -> list[str]:
     """rsync a build into a new release directory, hard-linking what the live one has.
 
@@ -32,20 +33,84 @@ def rsync_release(
     argv += ["--out-format=%i %n", "--timeout=60", "-e", ssh]
     if link_dest is not None:
         argv.append(f"--link-dest={link_dest}")
+    if exclude_from is not None:
+        argv.append(f"--exclude-from={exclude_from}")
     return [*argv, f"{output}/", f"{target.rsync_host}:{destination}/"]
 
 
 def rsync_preview(
-    output: Path, target: SshTarget, ssh: str, live: PurePosixPath | None
+    output: Path,
+    target: SshTarget,
+    ssh: str,
+    live: PurePosixPath | None,
+    exclude_from: Path | None = None,
 ) -> list[str]:
     """A dry run against the live release: what a publish would send or remove."""
     argv = ["rsync", "--dry-run", "--itemize-changes", "--recursive", "--links", "--checksum"]
+    if exclude_from is not None:
+        argv.append(f"--exclude-from={exclude_from}")
     # Fingerprinted files missing from the build are carried forward, not deleted.
     argv += ["--delete", f"--filter=P {FINGERPRINTED_RSYNC_GLOB}", "--timeout=60", "-e", ssh]
     source = f"{output}/"
     if live is None:
         return [*argv, source, f"{target.rsync_host}:/nonexistent-release/"]
     return [*argv, source, f"{target.rsync_host}:{live}/"]
+
+
+def list_files(path: PurePosixPath) -> str:
+    """Every file under `path`, relative to it, one per line."""
+    return f"find {shlex.quote(str(path))} -type f -printf '%P\\n'"
+
+
+# Runs on a backend after rsync, as `sh -c SCRIPT sh NEW LIVE STAMP GZIP BROTLI WINDOW`, with
+# the siblings left out of the transfer on stdin (see deploy/siblings.py). Prints
+# `linked=<n>` and `made=<n>`.
+MAKE_SIBLINGS_SCRIPT = r"""
+set -eu
+new=$1 old=$2 stamp=$3 gzip_level=$4 brotli_quality=$5 brotli_window=$6
+links=$(mktemp)
+trap 'rm -f "$links"' EXIT
+cd "$new"
+made=0
+while IFS= read -r listed; do
+    # ./ first: a name starting with "-" is never read as an option.
+    sibling=./$listed
+    source=${sibling%.*}
+    # rsync hard-linked the file from the live release: it did not change, nor does its sibling.
+    if [ "$source" -ef "$old/$source" ] && [ -f "$old/$sibling" ]; then
+        printf '%s\n' "$sibling" >> "$links"
+        continue
+    fi
+    part=$sibling.part-$$
+    case $sibling in
+        *.gz) gzip -n "-$gzip_level" -c -- "$source" > "$part" ;;
+        *.br) brotli -q "$brotli_quality" -w "$brotli_window" -c -- "$source" > "$part" ;;
+    esac
+    # Like the build: a sibling only where it is smaller than the file.
+    if [ "$(wc -c < "$part")" -lt "$(wc -c < "$source")" ]; then
+        touch -d "@$stamp" "$part"
+        mv -f "$part" "$sibling"
+        made=$((made + 1))
+    else
+        rm -f "$part"
+    fi
+done
+(cd "$old" && tr '\n' '\0' < "$links" | xargs -0r cp -l --parents -t "$new" --)
+printf 'linked=%s\nmade=%s\n' "$(wc -l < "$links")" "$made"
+"""
+
+
+def make_siblings(
+    new: PurePosixPath,
+    live: PurePosixPath,
+    stamp: int,
+    gzip_level: int,
+    brotli_quality: int,
+    brotli_window: int,
+) -> str:
+    """Link or compress the siblings listed on stdin in a staged release (see the script)."""
+    args = [str(new), str(live), str(stamp), str(gzip_level), str(brotli_quality)]
+    return shlex.join(["sh", "-c", MAKE_SIBLINGS_SCRIPT, "sh", *args, str(brotli_window)])
 
 
 # Runs on a backend after rsync, as `sh -c SCRIPT sh ROOT ID LIVE STAMP REGEX`, with the paths
@@ -205,6 +270,16 @@ def write_file(path: PurePosixPath) -> str:
             f"cat > {shlex.quote(temp)}",
             shlex.join(["mv", "-f", temp, str(path)]),
         ]
+    )
+
+
+def require_tools(tools: Sequence[str]) -> str:
+    """Fail, naming every one missing, unless each of `tools` is on the PATH."""
+    names = " ".join(shlex.quote(tool) for tool in tools)
+    return (
+        f"missing=; for tool in {names}; do "
+        'command -v "$tool" >/dev/null || missing="$missing $tool"; done; '
+        '[ -z "$missing" ] || { echo "not installed:$missing" >&2; exit 127; }'
     )
 
 

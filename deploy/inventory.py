@@ -13,6 +13,7 @@ from deploy.errors import InventoryError
 from deploy.settings import DEFAULTS
 from plugins.serverconfig import model
 from plugins.serverconfig.errors import ServerConfigError
+from plugins.webperf import settings as webperf_settings
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,15 @@ class Balancer:
 
 
 @dataclass(frozen=True)
+class Precompression:
+    """How the build precompresses text files: a backend recompresses changed ones alike."""
+
+    extensions: frozenset[str]
+    gzip_level: int
+    brotli_quality: int
+
+
+@dataclass(frozen=True)
 class Inventory:
     """Everything `fab publish` needs to know, from one settings file."""
 
@@ -82,6 +92,7 @@ class Inventory:
     nginx_include_file: str
     nginx_test_main: tuple[str, ...]
     nginx_test_http: tuple[str, ...]
+    precompression: Precompression | None
 
 
 def load_inventory(settings_file: Path) -> Inventory:
@@ -98,6 +109,15 @@ def load_inventory(settings_file: Path) -> Inventory:
         balancer = _balancer(model.balancer(settings.get("BALANCER")))
     except ServerConfigError as error:
         raise InventoryError(f"{where}: {error}") from None
+    try:
+        webperf = webperf_settings.get_settings(settings)
+    except webperf_settings.WebperfSettingsError as error:
+        raise InventoryError(f"{where}: {error}") from None
+    precompression = None
+    if webperf.enabled and webperf.precompress:
+        precompression = Precompression(
+            webperf.precompress_extensions, webperf.gzip_level, webperf.brotli_quality
+        )
     flat = {key: settings.get(key, default) for key, default in DEFAULTS.items()}
     kept = flat["DEPLOY_RELEASES_KEPT"]
     if isinstance(kept, bool) or not isinstance(kept, int) or kept < 2:
@@ -127,6 +147,7 @@ def load_inventory(settings_file: Path) -> Inventory:
         nginx_include_file=str(flat["DEPLOY_NGINX_INCLUDE_FILE"] or ""),
         nginx_test_main=tuple(_lines(where, "DEPLOY_NGINX_TEST_MAIN", flat)),
         nginx_test_http=tuple(_lines(where, "DEPLOY_NGINX_TEST_HTTP", flat)),
+        precompression=precompression,
     )
 
 

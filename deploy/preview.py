@@ -5,11 +5,13 @@ from __future__ import annotations
 import difflib
 import logging
 import subprocess
+import tempfile
+from pathlib import Path
 
 from fabric import Connection
 
 from deploy import backend as remote
-from deploy import commands, haproxy
+from deploy import commands, haproxy, siblings
 from deploy.errors import DeployError
 from deploy.hosts import Hosts
 from deploy.inventory import Backend
@@ -28,10 +30,19 @@ def preview(hosts: Hosts, vhosts: dict[str, str], haproxy_cfg: str, progress: Pr
         state = remote.read_state(conn, backend)
         layout = Layout(backend.root)
         live = layout.release(state.live) if state.live else None
-        argv = commands.rsync_preview(
-            inventory.output_path, backend.ssh, ssh_command(backend.ssh, hosts.config), live
+        made_there = siblings.made_on_backend(
+            inventory.output_path,
+            remote.live_files(conn, backend, state.live),
+            inventory.precompression,
         )
-        result = subprocess.run(argv, capture_output=True, text=True, check=False)
+        ssh = ssh_command(backend.ssh, hosts.config)
+        with tempfile.NamedTemporaryFile("w", prefix="rsync-exclude-", suffix=".txt") as exclude:
+            exclude.write(siblings.exclude_lines(made_there))
+            exclude.flush()
+            argv = commands.rsync_preview(
+                inventory.output_path, backend.ssh, ssh, live, Path(exclude.name)
+            )
+            result = subprocess.run(argv, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             tail = " | ".join(result.stderr.strip().splitlines()[-4:])
             raise DeployError(backend.name, "dry run: rsync", f"exit {result.returncode}: {tail}")
@@ -40,6 +51,9 @@ def preview(hosts: Hosts, vhosts: dict[str, str], haproxy_cfg: str, progress: Pr
             path = layout.config(state.live_config) / remote.VHOST
             live_vhost = run(conn, ["cat", str(path)], host=backend.name, step="read vhost").stdout
         changes = [line for line in result.stdout.splitlines() if line.strip()]
+        # Siblings of changed files do not travel: the backend compresses them (siblings.py).
+        changed = {line[12:] for line in changes if line[:2] in {"<f", ">f"}}
+        changes += [f"{'*compress':<11} {path}" for path in made_there if path[:-3] in changed]
         report = [f"== {backend.name}: live {state.live or 'none'}, {len(changes)} change(s)"]
         report += [f"  {line}" for line in changes]
         report += _diff(live_vhost, vhosts[backend.name], f"{backend.name}:{remote.VHOST}")

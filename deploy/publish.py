@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from fabric import Config, Connection
 
 from deploy import backend as remote
-from deploy import haproxy, lock
+from deploy import haproxy, lock, siblings
 from deploy.build import build, new_release_id, release_time
 from deploy.errors import DeployError
 from deploy.hosts import Hosts
@@ -145,10 +146,28 @@ def _stage(
     def stage_one(backend: Backend, conn: Connection) -> remote.Transfer:
         live = states[backend.name].live
         progress(backend.name, "stage", f"rsync against {live or 'nothing (first release)'}")
-        sent = remote.transfer(hosts.config, backend, inventory.output_path, release_id, live)
+        made_there = siblings.made_on_backend(
+            inventory.output_path, remote.live_files(conn, backend, live), inventory.precompression
+        )
+        with tempfile.NamedTemporaryFile("w", prefix="rsync-exclude-", suffix=".txt") as exclude:
+            exclude.write(siblings.exclude_lines(made_there))
+            exclude.flush()
+            sent = remote.transfer(
+                hosts.config, backend, inventory.output_path, release_id, live, Path(exclude.name)
+            )
+        made = remote.Siblings(0, 0)
+        if live is not None and inventory.precompression is not None:
+            made = remote.make_siblings(
+                conn, backend, release_id, live, stamp, inventory.precompression, made_there
+            )
         remote.finish_stage(conn, backend, release_id, live, stamp, sent.changed)
         remote.stage_config(conn, backend, inventory, release_id, artefacts.vhosts[backend.name])
-        progress(backend.name, "stage", f"{sent.files} files, {sent.bytes_sent} bytes; nginx -t ok")
+        progress(
+            backend.name,
+            "stage",
+            f"{sent.files} files, {sent.bytes_sent} bytes; {made.compressed} compressed here; "
+            "nginx -t ok",
+        )
         return sent
 
     def stage_balancer() -> None:

@@ -28,9 +28,12 @@ INITIAL = "initial"
 def setup(inventory: Inventory, config: Config, progress: Progress) -> None:
     """Create what a first publish expects on every host."""
     hosts = Hosts.open(inventory, config)
+    # rsync receives releases; gzip and brotli recompress changed files (deploy/siblings.py).
+    tools = ["rsync", "gzip", "brotli"] if inventory.precompression else ["rsync"]
     try:
 
         def one(backend: Backend, conn: Connection) -> None:
+            run(conn, commands.require_tools(tools), host=backend.name, step="setup: tools")
             layout = Layout(backend.root)
             initial = layout.nginx / INITIAL / VHOST
             steps = [

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import brotli
 import pytest
 
 from deploy.build import release_time
@@ -68,6 +70,9 @@ def test_dry_run_changes_nothing_and_shows_files_and_config(stack: Stack) -> Non
         # The edited post's page, itemized by rsync as a file whose content would change.
         block = out[match.start() : out.index("\n==", match.end())]
         assert re.search(rf"^  <fc\S* {re.escape(POST_PAGE)}$", block, re.M), block
+        # Its siblings would not travel: the backend would compress them from it.
+        for suffix in (".gz", ".br"):
+            assert f"\n  *compress   {POST_PAGE}{suffix}\n" in block, block
         # The vhost diff: only the setting that changed.
         diff = [
             line
@@ -107,23 +112,21 @@ def test_publish_after_editing_one_post_sends_little(stack: Stack) -> None:
         for path, digest in new_files.items()
         if old_files.get(path) != digest and not path.endswith(".carried")
     )
-    # gzip and brotli streams change from the first changed byte on: rsync's delta encoding
-    # matches little of them, so they travel nearly whole (see the report printed below).
-    recompressed = sum(site[stack.output / p[1:]] for p in changed if p.endswith((".gz", ".br")))
+    # The changed files' .gz and .br siblings do not travel: the backends compress them.
+    remade = [p for p in changed if p.endswith((".gz", ".br")) and p[:-3] in changed]
+    assert f"/{POST_PAGE}.br" in remade and "/feeds/all.atom.xml.gz" in remade, changed
     sent = bytes_sent(result)
     assert sorted(sent) == [node.name for node in stack.backends]
     for name, (files, sent_bytes) in sent.items():
         print(
             f"\ndelta: {name}: {files} files, {sent_bytes} bytes sent of a {site_bytes}-byte "
-            f"site = {sent_bytes / site_bytes:.2%} (target 3%); the changed .gz/.br files "
-            f"alone are {recompressed} bytes"
+            f"site = {sent_bytes / site_bytes:.2%} (target 3%); {len(remade)} .gz/.br "
+            "siblings compressed on the backend"
         )
         # Exactly the files whose content changed travel (plus healthz.txt, new every release).
-        assert files == len(changed), changed
-        # Everything but the recompressed siblings travels as a delta within the target...
-        assert sent_bytes - recompressed <= 0.03 * site_bytes
-        # ...and the whole stays near today's 6.6%: the 3% target is missed by those siblings.
-        assert sent_bytes <= 0.08 * site_bytes
+        assert files == len(changed) - len(remade), changed
+        assert sent_bytes <= 0.03 * site_bytes
+        assert re.search(rf"{name}\s+stage\s+.*; {len(remade)} compressed here;", result.stdout)
     for node in stack.backends:
         old_root, new_root = stack.release_root(node, old), stack.release_root(node, new)
         # What did not change is the same file (a hard link), what changed is new.
@@ -135,6 +138,15 @@ def test_publish_after_editing_one_post_sends_little(stack: Stack) -> None:
         # Last-Modified and ETag whichever backend answers).
         assert (new_root / POST_PAGE).stat().st_mtime == release_time(new)
         assert (node.root / "current" / "healthz.txt").read_text() == f"{new}\n"
+        for path in remade:
+            sibling = new_root / path[1:]
+            source = (new_root / path[1:-3]).read_bytes()
+            decode = gzip.decompress if path.endswith(".gz") else brotli.decompress
+            assert decode(sibling.read_bytes()) == source, path
+            assert sibling.stat().st_mtime == release_time(new)
+        # The siblings of unchanged files are the live release's, hard-linked.
+        sitemap = "sitemap.xml.br"
+        assert (new_root / sitemap).stat().st_ino == (old_root / sitemap).stat().st_ino
 
 
 def test_fab_lists_every_task_with_a_docstring() -> None:

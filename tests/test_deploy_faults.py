@@ -147,7 +147,9 @@ def test_vhost_that_fails_nginx_t_on_backend_2(stack: Stack) -> None:
     assert "error: web2: stage: nginx -t failed: exit 1" in result.stderr
     assert 'unknown directive "brotli_static"' in result.stderr
     # web1's vhost passed: the failure is web2's alone, yet nothing changed anywhere.
-    assert re.search(r"web1\s+stage\s+\d+ files, \d+ bytes; nginx -t ok", result.stdout)
+    assert re.search(
+        r"web1\s+stage\s+\d+ files, \d+ bytes; \d+ compressed here; nginx -t ok", result.stdout
+    )
     assert_untouched(stack, before)
 
 
@@ -290,7 +292,9 @@ def test_ssh_to_backend_2_drops_during_the_transfer(stack: Stack) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     assert re.search(r"^error: web2: stage: rsync failed: exit \d+: ", result.stderr, re.M)
     # web1 got the whole release, then gave it up when web2 failed.
-    assert re.search(r"web1\s+stage\s+\d+ files, \d+ bytes; nginx -t ok", result.stdout)
+    assert re.search(
+        r"web1\s+stage\s+\d+ files, \d+ bytes; \d+ compressed here; nginx -t ok", result.stdout
+    )
     assert_untouched(stack, before)
 
 

@@ -12,6 +12,7 @@ from pelican.settings import read_settings
 from deploy.errors import InventoryError
 from deploy.settings import DEFAULTS
 from plugins.serverconfig import model
+from plugins.serverconfig import settings as serverconfig_settings
 from plugins.serverconfig.errors import ServerConfigError
 from plugins.webperf import settings as webperf_settings
 
@@ -104,7 +105,8 @@ def load_inventory(settings_file: Path) -> Inventory:
     try:
         # The serverconfig plugin owns these settings' rules; the deploy reads the same model.
         backends = tuple(
-            _backend(entry) for entry in model.backends(settings.get("BACKENDS"), h2_required=False)
+            _backend(entry)
+            for entry in model.backends(settings.get("BACKENDS"), h2_required=_tcp(settings))
         )
         balancer = _balancer(model.balancer(settings.get("BALANCER")))
     except ServerConfigError as error:
@@ -149,6 +151,12 @@ def load_inventory(settings_file: Path) -> Inventory:
         nginx_test_http=tuple(_lines(where, "DEPLOY_NGINX_TEST_HTTP", flat)),
         precompression=precompression,
     )
+
+
+def _tcp(settings: dict[str, object]) -> bool:
+    """Whether the tcp topology is asked for (it needs h2 listeners)."""
+    topology = settings.get("HAPROXY_TOPOLOGY", serverconfig_settings.DEFAULTS["HAPROXY_TOPOLOGY"])
+    return topology == "tcp"
 
 
 def _backend(entry: model.Backend) -> Backend:

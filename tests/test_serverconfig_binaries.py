@@ -36,6 +36,8 @@ NGINX_VARIANTS = {
         "NGINX_SERVER_ALIASES": ["blog.example.net", "www.blog.example.org"],
     },
     "backend-to-www": {"NGINX_WWW_REDIRECT": "to-www", "HAPROXY_TOPOLOGY": "tcp"},
+    "backend-http-sockets": {"sockets": True},
+    "backend-tcp-sockets": {"HAPROXY_TOPOLOGY": "tcp", "sockets": True},
     "standalone-intermediate-ocsp": {
         "NGINX_ROLE": "standalone",
         "NGINX_TLS_TRUSTED_CERTIFICATE": "PEM",
@@ -53,6 +55,8 @@ HAPROXY_VARIANTS = {
         "HAPROXY_NPN": True,
         "HAPROXY_HTTP_REDIRECT": False,
     },
+    "http-sockets": {"sockets": True, **STATS},
+    "tcp-sockets": {"HAPROXY_TOPOLOGY": "tcp", "sockets": True, **STATS},
     "http-npn-modern": {"HAPROXY_NPN": True, "HAPROXY_TLS_PROFILE": "modern", **STATS},
 }
 

@@ -98,6 +98,8 @@ class Slot:
     # A path nginx or haproxy opens while checking: the value is appended to a fresh temp
     # dir (so that an accepted one can exist), and the file is created if accepted.
     opened: bool = False
+    # A UNIX socket nginx binds while checking: appended to a fresh temp dir like `opened`.
+    bound: bool = False
     pagespeed: bool = False
     pattern: str | None = None  # a regex of near-valid values
 
@@ -118,6 +120,12 @@ def _backend(field: str) -> Apply:
         return {"BACKENDS": [{**first, field: value}, second]}, []
 
     return apply
+
+
+def _h2_socket(value: str, env: Env) -> tuple[dict[str, Any], list[Redirect]]:
+    first, second = env.settings["BACKENDS"]
+    sockets = {"socket": str(env.tmp / "web1.sock"), "h2_socket": value}
+    return {"BACKENDS": [{**first, **sockets}, second]}, []
 
 
 def _balancer(field: str) -> Apply:
@@ -172,6 +180,22 @@ SLOTS: dict[str, Slot] = {
         "BACKENDS[0]['address']", _backend("address"), ADDRESSES, pattern=r"[0-9a-f.:%]{1,20}"
     ),
     "backend-root": Slot("BACKENDS[0]['root']", _backend("root"), FILE_PATHS, pattern=PATH_PATTERN),
+    "backend-socket": Slot(
+        "BACKENDS[0]['socket']",
+        _backend("socket"),
+        ["/web1.sock", "/a/b.sock"],
+        variants=("http",),
+        bound=True,
+        pattern=PATH_PATTERN,
+    ),
+    "backend-h2-socket": Slot(
+        "BACKENDS[0]['h2_socket']",
+        _h2_socket,
+        ["/web1-h2.sock"],
+        variants=("tcp",),
+        bound=True,
+        pattern=PATH_PATTERN,
+    ),
     "balancer-address": Slot(
         "BALANCER['address']", _balancer("address"), ADDRESSES, pattern=r"[0-9a-f.:%]{1,20}"
     ),
@@ -366,9 +390,10 @@ def baseline(name: str, variant: str, redirect_count: int, env: Env) -> dict[str
     key = (name, variant, redirect_count)
     if key not in _baselines:
         slot = SLOTS[name]
-        value = (env.fresh_dir() + "/f" if slot.opened else "") + slot.samples[0]
-        if slot.opened:
+        value = (env.fresh_dir() + "/f" if slot.opened or slot.bound else "") + slot.samples[0]
+        if slot.opened or slot.bound:
             Path(value).parent.mkdir(parents=True, exist_ok=True)
+        if slot.opened:
             shutil.copy(env.pem, value)
         site = build(slot, variant, value, env)
         extra = tuple(Redirect(f"/moved{i}/", "/new/", "baseline") for i in range(redirect_count))
@@ -380,7 +405,7 @@ def baseline(name: str, variant: str, redirect_count: int, env: Env) -> dict[str
 def check(name: str, variant: str, value: object, env: Env) -> None:
     """The property: refused naming the setting, or harmless to nginx and haproxy."""
     slot = SLOTS[name]
-    if slot.opened and isinstance(value, str):
+    if (slot.opened or slot.bound) and isinstance(value, str):
         value = env.fresh_dir() + "/f" + value
     try:
         site = build(slot, variant, value, env)
@@ -391,10 +416,11 @@ def check(name: str, variant: str, value: object, env: Env) -> None:
         return
     if name == "server-alias" and site.nginx.aliases[0] == site.host:
         return  # an alias equal to the site's own name is dropped, not injected
-    if slot.opened:
+    if slot.opened or slot.bound:
         assert isinstance(value, str), f"{name} accepted {value!r}"
-        # An accepted path must be able to name the file nginx or haproxy reads.
+        # An accepted path must be able to name the file nginx or haproxy reads or binds.
         Path(value).parent.mkdir(parents=True, exist_ok=True)
+    if slot.opened:
         shutil.copy(env.pem, value)
     root = Path(env.fresh_dir())
     got = shapes(site, root)

@@ -114,6 +114,11 @@ def _backend(**changes):
         (_backend(port="80"), "BACKENDS[0]['port']"),
         (_backend(h2_port=80), "BACKENDS[0]['h2_port']"),
         (_backend(root="srv/blog"), "BACKENDS[0]['root']"),
+        (_backend(socket="run/web1.sock"), "BACKENDS[0]['socket']"),
+        (_backend(socket="/run/web1.sock;"), "BACKENDS[0]['socket']"),
+        (_backend(socket="/run/"), "BACKENDS[0]['socket']"),
+        (_backend(h2_socket="/run/web1-h2.sock"), "BACKENDS[0]['h2_socket']"),
+        (_backend(socket="/run/" + "s" * 88 + ".sock"), "at most 97 bytes"),
         (_backend(ssh_user="root;id"), "BACKENDS[0]['ssh_user']"),
         (_backend(nginx_reload_command="a\nb"), "BACKENDS[0]['nginx_reload_command']"),
         (_backend(colour="blue"), "unknown: colour"),
@@ -331,3 +336,31 @@ def test_rules_refuse_directive_characters(value):
     for rule in (rules.file_path, rules.url_path):
         with pytest.raises(ServerConfigError, match="WHERE"):
             rule("WHERE", "/" + value)
+
+
+def test_unix_sockets_fit_the_topology_and_role():
+    sockets = {"socket": "/run/blog/web1.sock", "h2_socket": "/run/blog/web1-h2.sock"}
+    site = site_from_settings(
+        {**BASE_SETTINGS, "BACKENDS": _backend(**sockets), "HAPROXY_TOPOLOGY": "tcp"}
+    )
+    assert (site.backends[0].socket, site.backends[0].h2_socket) == tuple(sockets.values())
+    # tcp routes h2 clients to their own listener: it needs its own socket.
+    assert "BACKENDS[0]['h2_socket']" in error_for(
+        BACKENDS=_backend(socket="/run/blog/web1.sock"), HAPROXY_TOPOLOGY="tcp"
+    )
+    assert "a path other than 'socket'" in error_for(
+        BACKENDS=_backend(socket="/run/a.sock", h2_socket="/run/a.sock"), HAPROXY_TOPOLOGY="tcp"
+    )
+    # Only haproxy uses the socket: a standalone nginx has nothing in front of it.
+    assert "NGINX_ROLE 'standalone'" in error_for(
+        BACKENDS=_backend(socket="/run/blog/web1.sock"), NGINX_ROLE="standalone"
+    )
+
+
+def test_socket_paths_fit_haproxy():
+    longest = "/run/" + "s" * 87 + ".sock"
+    assert len(longest) == rules.SOCKET_PATH_MAX
+    site = site_from_settings({**BASE_SETTINGS, "BACKENDS": _backend(socket=longest)})
+    assert site.backends[0].socket == longest
+    balancer = {**BASE_SETTINGS["BALANCER"], "runtime_socket": longest + "x"}
+    assert "BALANCER['runtime_socket']" in error_for(BALANCER=balancer)

@@ -23,6 +23,9 @@ BACKEND_KEYS: dict[str, Any] = {
     "address": None,
     "port": None,
     "h2_port": None,
+    # UNIX sockets through which haproxy reaches a backend on its own machine (h2: tcp topology).
+    "socket": None,
+    "h2_socket": None,
     "root": None,
     "ssh_host": None,
     "ssh_port": 22,
@@ -41,7 +44,7 @@ BALANCER_KEYS: dict[str, Any] = {
     "haproxy_reload_command": "sudo systemctl reload haproxy",
 }
 # Keys that may be left out without a default of their own.
-_OPTIONAL_NONE = {"h2_port", "ssh_host"}
+_OPTIONAL_NONE = {"h2_port", "socket", "h2_socket", "ssh_host"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class Backend:
     address: str
     port: int
     h2_port: int | None
+    socket: str | None
+    h2_socket: str | None
     root: str
     ssh_host: str
     ssh_port: int
@@ -194,6 +199,32 @@ def _entry(setting: str, value: object, keys: Mapping[str, Any]) -> dict[str, An
     return {**keys, **value}
 
 
+def _sockets(where: str, item: dict[str, Any], tcp: bool) -> tuple[str | None, str | None]:
+    """A backend on the balancer's machine may be reached over UNIX sockets: `socket` for
+    its HTTP/1.1 listener and, in the tcp topology, `h2_socket` for its h2 listener."""
+    socket = item["socket"]
+    if socket is not None:
+        socket = rules.socket_path(f"{where}['socket']", socket)
+    h2_socket = item["h2_socket"]
+    if h2_socket is None and socket is not None and tcp:
+        raise ServerConfigError(
+            f"{where}['h2_socket']", None, "a UNIX socket: HAPROXY_TOPOLOGY 'tcp' with 'socket'"
+        )
+    if h2_socket is not None:
+        if socket is None or not tcp:
+            raise ServerConfigError(
+                f"{where}['h2_socket']",
+                h2_socket,
+                "None unless 'socket' is set and HAPROXY_TOPOLOGY is 'tcp'",
+            )
+        h2_socket = rules.socket_path(f"{where}['h2_socket']", h2_socket)
+        if h2_socket == socket:
+            raise ServerConfigError(
+                f"{where}['h2_socket']", h2_socket, "a path other than 'socket'"
+            )
+    return socket, h2_socket
+
+
 def backends(value: object, *, h2_required: bool) -> tuple[Backend, ...]:
     """Validate the BACKENDS setting; `h2_required` when the tcp topology needs h2_port."""
     if not isinstance(value, Sequence) or isinstance(value, str) or not value:
@@ -213,12 +244,15 @@ def backends(value: object, *, h2_required: bool) -> tuple[Backend, ...]:
         if h2_port == port:
             raise ServerConfigError(f"{where}['h2_port']", h2_port, "a port other than 'port'")
         address = rules.ip_address(f"{where}['address']", item["address"])
+        socket, h2_socket = _sockets(where, item, h2_required)
         result.append(
             Backend(
                 name=rules.identifier(f"{where}['name']", item["name"]),
                 address=address,
                 port=port,
                 h2_port=h2_port,
+                socket=socket,
+                h2_socket=h2_socket,
                 root=rules.folder_path(f"{where}['root']", item["root"]),
                 ssh_host=rules.address(f"{where}['ssh_host']", item["ssh_host"] or address),
                 ssh_port=rules.port(f"{where}['ssh_port']", item["ssh_port"]),
@@ -253,7 +287,7 @@ def balancer(value: object) -> Balancer:
         ssh_port=rules.port("BALANCER['ssh_port']", item["ssh_port"]),
         ssh_user=rules.user_name("BALANCER['ssh_user']", item["ssh_user"]),
         config_dir=rules.folder_path("BALANCER['config_dir']", item["config_dir"]),
-        runtime_socket=rules.file_path("BALANCER['runtime_socket']", item["runtime_socket"]),
+        runtime_socket=rules.socket_path("BALANCER['runtime_socket']", item["runtime_socket"]),
         haproxy_test_command=rules.command(
             "BALANCER['haproxy_test_command']", item["haproxy_test_command"]
         ),

@@ -73,9 +73,13 @@ def _listens(site: Site, backend: Backend, *, primary: bool = True) -> list[str]
         return result
     proxy = " proxy_protocol" if site.real_ip == "proxy_protocol" else ""
     result = [f"listen {host_port(backend.address, backend.port)}{proxy};"]
+    if backend.socket is not None:
+        result.append(f"listen unix:{backend.socket}{proxy};")
     if site.haproxy.topology == "tcp" and backend.h2_port is not None:
         h2 = "" if version >= (1, 25, 1) else f" {_h2_token(version)}"
         result.append(f"listen {host_port(backend.address, backend.h2_port)}{h2}{proxy};")
+        if backend.h2_socket is not None:
+            result.append(f"listen unix:{backend.h2_socket}{h2}{proxy};")
     return result
 
 
@@ -207,6 +211,8 @@ def vhost(site: Site, backend: Backend) -> str:
     if site.real_ip:
         out.add("# The client address as haproxy saw it.")
         out.add(f"set_real_ip_from {site.balancer.address};")
+        if backend.socket is not None:
+            out.add("set_real_ip_from unix:;")
         header_name = "proxy_protocol" if site.real_ip == "proxy_protocol" else "X-Forwarded-For"
         out.add(f"real_ip_header {header_name};")
     out.add("# Headers and a small file leave in one TCP segment, so haproxy wakes once per reply.")

@@ -96,6 +96,20 @@ def file_path(where: str, value: object, *, names: str = "a file") -> str:
     return value
 
 
+# haproxy refuses longer UNIX socket paths (sun_path is 108 bytes; it keeps room for a suffix).
+SOCKET_PATH_MAX = 97
+
+
+def socket_path(where: str, value: object) -> str:
+    """Like `file_path`, for a UNIX socket: at most SOCKET_PATH_MAX bytes."""
+    path = file_path(where, value, names="a UNIX socket")
+    if len(path.encode()) > SOCKET_PATH_MAX:
+        raise ServerConfigError(
+            where, value, f"a UNIX socket path of at most {SOCKET_PATH_MAX} bytes (haproxy's limit)"
+        )
+    return path
+
+
 def folder_path(where: str, value: object) -> str:
     """Like `file_path`, for a folder: a trailing '/' is allowed and dropped."""
     if value == "/":

@@ -269,14 +269,23 @@ def site_from_settings(settings: Mapping[str, Any]) -> model.Site:
     if not isinstance(release, str) or not rules.word("RELEASE_ID", release):
         raise ServerConfigError("RELEASE_ID", release, "one word")
     haproxy = _haproxy(merged)
+    nginx = _nginx(merged, host)
+    backends = model.backends(settings.get("BACKENDS"), h2_required=haproxy.topology == "tcp")
+    for index, backend in enumerate(backends):
+        if backend.socket is not None and nginx.role == "standalone":
+            raise ServerConfigError(
+                f"BACKENDS[{index}]['socket']",
+                backend.socket,
+                "None: NGINX_ROLE 'standalone' has no haproxy in front to use it",
+            )
     return model.Site(
         siteurl=siteurl,
         scheme=scheme,
         host=host,
         release=release,
-        backends=model.backends(settings.get("BACKENDS"), h2_required=haproxy.topology == "tcp"),
+        backends=backends,
         balancer=model.balancer(settings.get("BALANCER")),
-        nginx=_nginx(merged, host),
+        nginx=nginx,
         haproxy=haproxy,
         redirects=(),
     )

@@ -45,6 +45,13 @@ BASE_SETTINGS: dict[str, Any] = {
     "BALANCER": {"address": "10.0.0.10", "ssh_host": "lb.example.org"},
 }
 
+# Backends on the balancer's machine, reached over UNIX sockets.
+SOCKET_BACKENDS = [
+    {**backend, "socket": f"/run/nginx-blog/{backend['name']}.sock"}
+    | {"h2_socket": f"/run/nginx-blog/{backend['name']}-h2.sock"}
+    for backend in BASE_SETTINGS["BACKENDS"]
+]
+
 REDIRECTS = (
     Redirect("/2013/07/haproxy-stats/", "/2013/07/19/haproxy-stats/", "test"),
     Redirect("/old-about/", "/about/", "test"),
@@ -89,6 +96,11 @@ GOLDEN_CASES: dict[str, dict[str, Any]] = {
         "HAPROXY_NPN": True,
         "NGINX_VERSION": "1.4",
     },
+    "nginx-1.22-backend-sockets": {"BACKENDS": SOCKET_BACKENDS, "HAPROXY_TOPOLOGY": "tcp"},
+    "haproxy-2.6-tcp-sockets": {"BACKENDS": SOCKET_BACKENDS, "HAPROXY_TOPOLOGY": "tcp"},
+    "haproxy-2.6-http-sockets": {
+        "BACKENDS": [{k: v for k, v in b.items() if k != "h2_socket"} for b in SOCKET_BACKENDS]
+    },
     "haproxy-2.6-http": {
         "HAPROXY_STATS_USER": STATS_USER,
         "HAPROXY_STATS_PASSWORD": STATS_PASSWORD,
@@ -104,8 +116,12 @@ def golden_files(name: str) -> dict[str, str]:
     return {path: text for path, text in render(site).items() if path.startswith(kind + "/")}
 
 
-def local_settings(tmp: Path, pem: Path, **overrides: Any) -> dict[str, Any]:
-    """Settings whose every path and port is real on this machine, under `tmp`."""
+def local_settings(
+    tmp: Path, pem: Path, *, sockets: bool = False, **overrides: Any
+) -> dict[str, Any]:
+    """Settings whose every path and port is real on this machine, under `tmp`; with
+    `sockets`, haproxy reaches the backends over UNIX sockets (h2 ones in the tcp topology)."""
+    tcp = overrides.get("HAPROXY_TOPOLOGY") == "tcp"
     backends = [
         {
             "name": f"web{i}",
@@ -114,6 +130,8 @@ def local_settings(tmp: Path, pem: Path, **overrides: Any) -> dict[str, Any]:
             "h2_port": servers.free_port(f"127.0.0.{i + 1}"),
             "root": str(tmp / f"srv{i}"),
         }
+        | ({"socket": str(tmp / f"web{i}.sock")} if sockets else {})
+        | ({"h2_socket": str(tmp / f"web{i}-h2.sock")} if sockets and tcp else {})
         for i in (1, 2)
     ]
     return {

@@ -5,8 +5,6 @@ from __future__ import annotations
 import difflib
 import logging
 import subprocess
-import tempfile
-from pathlib import Path
 
 from fabric import Connection
 
@@ -36,12 +34,8 @@ def preview(hosts: Hosts, vhosts: dict[str, str], haproxy_cfg: str, progress: Pr
             inventory.precompression,
         )
         ssh = ssh_command(backend.ssh, hosts.config)
-        with tempfile.NamedTemporaryFile("w", prefix="rsync-exclude-", suffix=".txt") as exclude:
-            exclude.write(siblings.exclude_lines(made_there))
-            exclude.flush()
-            argv = commands.rsync_preview(
-                inventory.output_path, backend.ssh, ssh, live, Path(exclude.name)
-            )
+        with siblings.exclude_file(made_there) as exclude:
+            argv = commands.rsync_preview(inventory.output_path, backend.ssh, ssh, live, exclude)
             result = subprocess.run(argv, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             tail = " | ".join(result.stderr.strip().splitlines()[-4:])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,11 +148,9 @@ def _stage(
         made_there = siblings.made_on_backend(
             inventory.output_path, remote.live_files(conn, backend, live), inventory.precompression
         )
-        with tempfile.NamedTemporaryFile("w", prefix="rsync-exclude-", suffix=".txt") as exclude:
-            exclude.write(siblings.exclude_lines(made_there))
-            exclude.flush()
+        with siblings.exclude_file(made_there) as exclude:
             sent = remote.transfer(
-                hosts.config, backend, inventory.output_path, release_id, live, Path(exclude.name)
+                hosts.config, backend, inventory.output_path, release_id, live, exclude
             )
         made = remote.Siblings(0, 0)
         if live is not None and inventory.precompression is not None:

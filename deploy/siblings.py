@@ -10,6 +10,9 @@ commands.MAKE_SIBLINGS_SCRIPT). Only the siblings of files new to the backend tr
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from deploy.inventory import Precompression
@@ -41,6 +44,10 @@ def made_on_backend(
     return made
 
 
-def exclude_lines(paths: list[str]) -> str:
-    """rsync --exclude-from lines, each anchored at the top of the transfer."""
-    return "".join(f"/{path}\n" for path in paths)
+@contextmanager
+def exclude_file(paths: list[str]) -> Iterator[Path]:
+    """A temporary rsync --exclude-from file, each of `paths` anchored at the transfer's top."""
+    with tempfile.NamedTemporaryFile("w", prefix="rsync-exclude-", suffix=".txt") as handle:
+        handle.write("".join(f"/{path}\n" for path in paths))
+        handle.flush()
+        yield Path(handle.name)

@@ -43,7 +43,9 @@ def test_only_siblings_of_files_the_live_release_has_are_made_there(tmp_path: Pa
     # Not: a file new to the backend, a .tar.gz download, a name rsync would read as a
     # pattern, a sibling without its file.
     assert made == ["post/index.html.br", "post/index.html.gz"]
-    assert siblings.exclude_lines(made) == "/post/index.html.br\n/post/index.html.gz\n"
+    with siblings.exclude_file(made) as exclude:
+        assert exclude.read_text() == "/post/index.html.br\n/post/index.html.gz\n"
+    assert not exclude.exists()
     assert siblings.made_on_backend(tmp_path, live, None) == []
 
 

@@ -46,14 +46,6 @@ class Transfer:
     changed: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Siblings:
-    """The siblings a backend made itself: hard-linked from the live release, or compressed."""
-
-    linked: int
-    compressed: int
-
-
 def read_state(conn: Connection, backend: Backend) -> BackendState:
     """The live release, the live vhost and the releases on disk."""
     out = run(conn, commands.read_state(Layout(backend.root)), host=backend.name, step="state")
@@ -134,10 +126,11 @@ def make_siblings(
     stamp: int,
     precompression: Precompression,
     siblings: list[str],
-) -> Siblings:
-    """Link or compress, in the staged release, the siblings rsync left out."""
+) -> int:
+    """Link or compress, in the staged release, the siblings rsync left out; return how many
+    were compressed (the others were hard-linked from the live release)."""
     if not siblings:
-        return Siblings(0, 0)
+        return 0
     layout = Layout(backend.root)
     command = commands.make_siblings(
         layout.release(release_id),
@@ -150,7 +143,7 @@ def make_siblings(
     stdin = "".join(f"{path}\n" for path in siblings)
     out = run(conn, command, host=backend.name, step="stage: precompress", stdin=stdin).stdout
     values = dict(line.partition("=")[::2] for line in out.splitlines())
-    return Siblings(int(values["linked"]), int(values["made"]))
+    return int(values["made"])
 
 
 def finish_stage(

@@ -152,9 +152,9 @@ def _stage(
             sent = remote.transfer(
                 hosts.config, backend, inventory.output_path, release_id, live, exclude
             )
-        made = remote.Siblings(0, 0)
+        compressed = 0
         if live is not None and inventory.precompression is not None:
-            made = remote.make_siblings(
+            compressed = remote.make_siblings(
                 conn, backend, release_id, live, stamp, inventory.precompression, made_there
             )
         remote.finish_stage(conn, backend, release_id, live, stamp, sent.changed)
@@ -162,7 +162,7 @@ def _stage(
         progress(
             backend.name,
             "stage",
-            f"{sent.files} files, {sent.bytes_sent} bytes; {made.compressed} compressed here; "
+            f"{sent.files} files, {sent.bytes_sent} bytes; {compressed} compressed here; "
             "nginx -t ok",
         )
         return sent

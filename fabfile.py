@@ -10,7 +10,7 @@ from invoke.exceptions import Exit
 
 from deploy.authoring import PostExistsError, write_new_post
 from deploy.check import check as run_checks
-from deploy.errors import DeployError, InventoryError
+from deploy.errors import DeployError
 from deploy.hosts import Hosts
 from deploy.inventory import Inventory, load_inventory
 from deploy.progress import Progress
@@ -18,6 +18,7 @@ from deploy.publish import publish as publish_release
 from deploy.rollback import rollback as roll_back_release
 from deploy.setup import setup as prepare_hosts
 from deploy.status import status as report_status
+from plugins.settings import SettingsError
 
 HERE = Path(__file__).resolve().parent
 
@@ -50,8 +51,8 @@ def new_post(c: Context, title: str) -> None:
 def _inventory(settings: str) -> Inventory:
     try:
         return load_inventory(HERE / settings)
-    except InventoryError as error:
-        raise Exit(f"error: {error}", code=2) from None
+    except SettingsError as error:
+        raise Exit(f"error: {settings}: {error}", code=2) from None
 
 
 def _fail(error: DeployError) -> Exit:

@@ -1,7 +1,7 @@
 """Development build: relative URLs, no minification. publishconf.py builds for production.
 
-Plugin settings (NGINX_*, HAPROXY_*, WEBPERF_*, DEPLOY_*) have their defaults in one place per
-plugin (plugins/<name>/settings.py); only what differs from those defaults is set here.
+Plugin settings (NGINX_*, HAPROXY_*, WEBPERF_*, DEPLOY_*, BACKENDS, BALANCER) have their
+defaults in one place per family (plugins/settings/); only what differs is set here.
 """
 
 from __future__ import annotations
@@ -26,8 +26,17 @@ DEFAULT_DATE_FORMAT = "%-d %B %Y"
 # docutils' report to stderr (None) keeps "<file>:<line>: (ERROR/3) ..." in the build log.
 DOCUTILS_SETTINGS = {"warning_stream": None}
 
-PLUGIN_PATHS = ["plugins"]
-PLUGINS = ["sitemap", "sitemap_lastmod", "neighbors", "serverconfig", "webperf"]
+# Our plugins are the `plugins` package in this folder, loaded by the same full names that
+# deploy/, bench/ and the tests import (one module object per file). plugins.settings comes
+# first: it checks every setting before the others run.
+PLUGIN_PATHS = [str(HERE)]
+PLUGINS = [
+    "plugins.settings",
+    "plugins.sitemap_lastmod",
+    "neighbors",
+    "plugins.serverconfig",
+    "plugins.webperf",
+]
 
 # URLs are part of the public contract: /{year}/{month}/{day}/{slug}/ for posts.
 ARTICLE_URL = "{date:%Y}/{date:%m}/{date:%d}/{slug}/"

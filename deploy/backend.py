@@ -13,14 +13,14 @@ from fabric import Config, Connection
 
 from deploy import commands
 from deploy.errors import DeployError
-from deploy.inventory import Backend, Inventory, Precompression
+from deploy.inventory import Inventory, Precompression
 from deploy.layout import Layout
 from deploy.ssh import describe, run, ssh_command
+from plugins.contract import VHOST
+from plugins.settings.hosts import Backend
 from plugins.webperf.compress import BROTLI_WINDOW
 
 log = logging.getLogger(__name__)
-
-VHOST = "site.conf"
 
 
 @dataclass(frozen=True)
@@ -178,8 +178,8 @@ def stage_config(
 
 def test_main_conf(inventory: Inventory, vhost: object) -> str:
     """A main nginx.conf that loads what the vhost needs, and the vhost: for `nginx -t` only."""
-    main = "".join(f"{line}\n" for line in inventory.nginx_test_main)
-    http = "".join(f"    {line}\n" for line in inventory.nginx_test_http)
+    main = "".join(f"{line}\n" for line in inventory.deploy.nginx_test_main)
+    http = "".join(f"    {line}\n" for line in inventory.deploy.nginx_test_http)
     return (
         "# Written by `fab publish` to check a staged vhost; the running nginx never loads it.\n"
         f"{main}events {{}}\nhttp {{\n{http}    include {vhost};\n}}\n"

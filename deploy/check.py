@@ -7,9 +7,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from deploy.backend import VHOST, test_main_conf
-from deploy.haproxy import CONFIG_FILE
+from deploy.backend import test_main_conf
 from deploy.inventory import Inventory
+from plugins import contract
 
 
 def check(inventory: Inventory) -> list[tuple[str, bool, str]]:
@@ -17,7 +17,7 @@ def check(inventory: Inventory) -> list[tuple[str, bool, str]]:
     results = []
     nginx, haproxy = shutil.which("nginx"), shutil.which("haproxy")
     for backend in inventory.backends:
-        vhost = inventory.build_path / "nginx" / backend.name / VHOST
+        vhost = inventory.deploy.build_path / contract.vhost_path(backend.name)
         what = f"nginx -t {vhost}"
         if not vhost.is_file():
             results.append((what, False, "missing: build the site first"))
@@ -31,7 +31,7 @@ def check(inventory: Inventory) -> list[tuple[str, bool, str]]:
                 # modules by a path relative to it ("modules/ngx_http_....so").
                 argv = [nginx, "-t", "-q", "-e", "stderr", "-c", str(conf)]
                 results.append((what, *_run(argv)))
-    cfg = inventory.build_path / "haproxy" / CONFIG_FILE
+    cfg = inventory.deploy.build_path / contract.HAPROXY_CONFIG
     what = f"haproxy -c {cfg}"
     if not cfg.is_file():
         results.append((what, False, "missing: build the site first"))

@@ -6,13 +6,9 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from deploy.inventory import SshTarget
 from deploy.layout import Layout
-
-# Fingerprinted assets and their precompressed siblings (see the contract in DESIGN.md).
-FINGERPRINTED_FIND_REGEX = r".*\.[0-9a-f]{10}\.[a-z0-9]+(\.gz|\.br)?"
-# rsync filter syntax has no repetition: ten hex classes, then any extension.
-FINGERPRINTED_RSYNC_GLOB = "*." + "[0-9a-f]" * 10 + ".*"
+from plugins.contract import FINGERPRINTED_FIND_REGEX, FINGERPRINTED_RSYNC_GLOB
+from plugins.settings.hosts import SshTarget
 
 
 def rsync_release(

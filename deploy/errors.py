@@ -1,10 +1,6 @@
-"""The two ways a deploy stops: bad settings, or a step that failed on a host."""
+"""How a deploy step stops: a step that failed on a host (bad settings: inventory.py)."""
 
 from __future__ import annotations
-
-
-class InventoryError(Exception):
-    """A setting the deploy needs is missing or wrong; the message names it."""
 
 
 class DeployError(Exception):

@@ -14,8 +14,8 @@ from fabric import Connection
 
 from deploy import commands
 from deploy.errors import DeployError
-from deploy.inventory import Balancer
 from deploy.ssh import run
+from plugins.settings.hosts import Balancer
 
 log = logging.getLogger(__name__)
 

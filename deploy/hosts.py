@@ -11,9 +11,10 @@ from typing import TypeVar
 from fabric import Config, Connection
 
 from deploy.errors import DeployError
-from deploy.inventory import Backend, Inventory
+from deploy.inventory import Inventory
 from deploy.layout import Layout
 from deploy.ssh import connect
+from plugins.settings.hosts import Backend
 
 T = TypeVar("T")
 

@@ -12,10 +12,11 @@ from deploy import backend as remote
 from deploy import commands, haproxy, siblings
 from deploy.errors import DeployError
 from deploy.hosts import Hosts
-from deploy.inventory import Backend
 from deploy.layout import Layout
 from deploy.progress import Progress
 from deploy.ssh import run, ssh_command
+from plugins import contract
+from plugins.settings.hosts import Backend
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def preview(hosts: Hosts, vhosts: dict[str, str], haproxy_cfg: str, progress: Pr
             raise DeployError(backend.name, "dry run: rsync", f"exit {result.returncode}: {tail}")
         live_vhost = ""
         if state.live_config:
-            path = layout.config(state.live_config) / remote.VHOST
+            path = layout.config(state.live_config) / contract.VHOST
             live_vhost = run(conn, ["cat", str(path)], host=backend.name, step="read vhost").stdout
         changes = [line for line in result.stdout.splitlines() if line.strip()]
         # Siblings of changed files do not travel: the backend compresses them (siblings.py).
@@ -50,7 +51,7 @@ def preview(hosts: Hosts, vhosts: dict[str, str], haproxy_cfg: str, progress: Pr
         changes += [f"{'*compress':<11} {path}" for path in made_there if path[:-3] in changed]
         report = [f"== {backend.name}: live {state.live or 'none'}, {len(changes)} change(s)"]
         report += [f"  {line}" for line in changes]
-        report += _diff(live_vhost, vhosts[backend.name], f"{backend.name}:{remote.VHOST}")
+        report += _diff(live_vhost, vhosts[backend.name], f"{backend.name}:{contract.VHOST}")
         return "\n".join(report)
 
     for text in hosts.each_backend(one).values():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from fabric import Config, Connection
 
@@ -13,10 +12,12 @@ from deploy import haproxy, lock, siblings
 from deploy.build import build, new_release_id, release_time
 from deploy.errors import DeployError
 from deploy.hosts import Hosts
-from deploy.inventory import Backend, Inventory
+from deploy.inventory import Inventory
 from deploy.preview import preview
 from deploy.progress import Progress
 from deploy.rolling import Target, flip_one, roll_back
+from plugins import contract
+from plugins.settings.hosts import Backend
 
 log = logging.getLogger(__name__)
 
@@ -29,18 +30,24 @@ class Artefacts:
     haproxy_cfg: str
 
     @classmethod
-    def read(cls, inventory: Inventory) -> Artefacts:
-        vhosts = {}
-        for backend in inventory.backends:
-            path = inventory.build_path / "nginx" / backend.name / remote.VHOST
-            vhosts[backend.name] = _read(path)
-        return cls(vhosts, _read(inventory.build_path / "haproxy" / haproxy.CONFIG_FILE))
-
-
-def _read(path: Path) -> str:
-    if not path.is_file():
-        raise DeployError("local", "build", f"{path} is missing: did the serverconfig plugin run?")
-    return path.read_text(encoding="utf-8")
+    def read(cls, inventory: Inventory, release_id: str) -> Artefacts:
+        """The config this release's build wrote, checked against its manifest, and the
+        assets its pages name, checked against the web root."""
+        build_path = inventory.deploy.build_path
+        try:
+            files = contract.read_server_config(build_path, release_id)
+        except contract.BuildMismatch as error:
+            raise DeployError("local", "build", str(error)) from None
+        missing = contract.missing_assets(build_path, inventory.output_path)
+        if missing:
+            raise DeployError(
+                "local", "build", f"{contract.ASSETS} names files the build lacks: {missing[:3]}"
+            )
+        try:
+            vhosts = {b.name: files[contract.vhost_path(b.name)] for b in inventory.backends}
+            return cls(vhosts, files[contract.HAPROXY_CONFIG])
+        except KeyError as error:
+            raise DeployError("local", "build", f"{error} is not in the build") from None
 
 
 def publish(
@@ -67,7 +74,7 @@ def publish(
 def _build(inventory: Inventory, release_id: str, progress: Progress) -> Artefacts:
     progress("local", "build", f"release {release_id}")
     build(inventory, release_id)
-    return Artefacts.read(inventory)
+    return Artefacts.read(inventory, release_id)
 
 
 def _stage_flip_prune(
@@ -100,7 +107,10 @@ def _stage_flip_prune(
             haproxy.install(hosts.balancer, inventory.balancer)
             for backend in inventory.backends:
                 haproxy.wait_running(
-                    hosts.balancer, inventory.balancer, backend.name, inventory.health_timeout
+                    hosts.balancer,
+                    inventory.balancer,
+                    backend.name,
+                    inventory.deploy.health_timeout,
                 )
             progress("balancer", "install", "haproxy.cfg installed, haproxy reloaded")
         else:
@@ -125,7 +135,9 @@ def _stage_flip_prune(
         raise
 
     protect = {release_id} | {t.release for t in previous.values() if t is not None}
-    pruned = hosts.each_backend(lambda b, c: remote.prune(c, b, inventory.releases_kept, protect))
+    pruned = hosts.each_backend(
+        lambda b, c: remote.prune(c, b, inventory.deploy.releases_kept, protect)
+    )
     for name, releases in pruned.items():
         if releases:
             progress(name, "prune", ", ".join(releases))

@@ -9,8 +9,8 @@ from deploy import backend as remote
 from deploy import haproxy
 from deploy.errors import DeployError
 from deploy.hosts import Hosts
-from deploy.inventory import Backend
 from deploy.progress import Progress
+from plugins.settings.hosts import Backend
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def flip_one(
     holders = [row.backend for row in rows]
     after = haproxy.set_state(lb, inventory.balancer, backend.name, "drain", holders)
     left = haproxy.wait_drained(
-        lb, inventory.balancer, backend.name, inventory.drain_timeout, after
+        lb, inventory.balancer, backend.name, inventory.deploy.drain_timeout, after
     )
     if left:
         progress(backend.name, "drain", f"{left} session(s) still open, flipping anyway")
@@ -49,10 +49,10 @@ def flip_one(
     reloaded = remote.flip_and_check(
         conn,
         backend,
-        inventory.site_host,
+        inventory.site.host,
         target.release,
         target.config,
-        inventory.health_timeout,
+        inventory.deploy.health_timeout,
     )
     if reloaded:
         progress(
@@ -67,7 +67,9 @@ def flip_one(
         lb, inventory.balancer, backend.name, "ready", holders, health_up=was_down
     )
     # The next backend is drained only once haproxy sends traffic to this one again.
-    haproxy.wait_running(lb, inventory.balancer, backend.name, inventory.health_timeout, after)
+    haproxy.wait_running(
+        lb, inventory.balancer, backend.name, inventory.deploy.health_timeout, after
+    )
     progress(backend.name, "ready", f"serving {target.release}")
 
 

@@ -15,12 +15,13 @@ from pathlib import PurePosixPath
 from fabric import Config, Connection
 
 from deploy import commands
-from deploy.backend import VHOST
 from deploy.hosts import Hosts
-from deploy.inventory import Backend, Inventory
+from deploy.inventory import Inventory
 from deploy.layout import Layout
 from deploy.progress import Progress
 from deploy.ssh import run
+from plugins.contract import VHOST
+from plugins.settings.hosts import Backend
 
 INITIAL = "initial"
 
@@ -44,7 +45,9 @@ def setup(inventory: Inventory, config: Config, progress: Progress) -> None:
                 + shlex.join(["ln", "-sfn", INITIAL, str(layout.live_config)]),
             ]
             run(conn, " && ".join(steps), host=backend.name, step="setup: folders")
-            include = inventory.nginx_include_file.format(name=backend.name, root=backend.root)
+            include = inventory.deploy.nginx_include_file.format(
+                name=backend.name, root=backend.root
+            )
             if include:
                 line = f"include {layout.live_config / VHOST};\n"
                 run(

@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from deploy.inventory import Precompression
+from plugins.contract import COMPRESSED_SUFFIXES
 
-SUFFIXES = (".gz", ".br")
 # rsync reads exclude lines as patterns: a name with a pattern character travels instead.
 _PATTERN_CHARACTERS = frozenset("*?[\\\n")
 
@@ -33,7 +33,7 @@ def made_on_backend(
         relative = path.relative_to(output).as_posix()
         source, suffix = relative[:-3], relative[-3:]
         if (
-            suffix in SUFFIXES
+            suffix in COMPRESSED_SUFFIXES
             and source in live_files
             and PurePosixPath(source).suffix.lower().lstrip(".") in precompression.extensions
             and not _PATTERN_CHARACTERS & set(relative)

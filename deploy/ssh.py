@@ -14,8 +14,8 @@ from invoke.runners import Result
 from paramiko import Transport
 
 from deploy.errors import DeployError
-from deploy.inventory import SshTarget
 from deploy.remote_shell import RemoteShell
+from plugins.settings.hosts import SshTarget
 
 log = logging.getLogger(__name__)
 

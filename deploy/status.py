@@ -7,7 +7,7 @@ from fabric import Connection
 from deploy import backend as remote
 from deploy import haproxy
 from deploy.hosts import Hosts
-from deploy.inventory import Backend
+from plugins.settings.hosts import Backend
 
 
 def status(hosts: Hosts) -> str:

@@ -1,6 +1,6 @@
 """Injection: arbitrary strings in every setting and metadata value that reaches a config.
 
-Each value is either refused with a one-line ServerConfigError naming the setting (or the
+Each value is either refused with a one-line SettingsError naming the setting (or the
 post), or the rendered config passes the real `nginx -t` and `haproxy -c` and has exactly the
 directives the same config has with an ordinary value: same directives, same nesting, same
 number of arguments (crossplane for nginx; a tokenizer that splits lines, words, quotes and
@@ -27,10 +27,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from plugins.serverconfig import redirects
-from plugins.serverconfig.errors import ServerConfigError
-from plugins.serverconfig.model import Redirect, Site
-from plugins.serverconfig.settings import site_from_settings
+from plugins.settings import redirects
+from plugins.settings.errors import SettingsError
+from plugins.settings.redirects import Redirect
+from plugins.settings.site import Site, site_from_settings
 from tests.support import servers
 from tests.support.serverconfig import (
     STATS_PASSWORD,
@@ -299,7 +299,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
 
 
 def build(slot: Slot, variant: str, value: str, env: Env) -> Site:
-    """Settings → model with `value` in `slot`; raises ServerConfigError when refused."""
+    """Settings → model with `value` in `slot`; raises SettingsError when refused."""
     extra = {k: str(env.pem) if v == "PEM" else v for k, v in VARIANTS[variant].items()}
     if slot.pagespeed:
         extra["NGINX_PAGESPEED"] = True
@@ -409,7 +409,7 @@ def check(name: str, variant: str, value: object, env: Env) -> None:
         value = env.fresh_dir() + "/f" + value
     try:
         site = build(slot, variant, value, env)
-    except ServerConfigError as error:
+    except SettingsError as error:
         message = str(error)
         assert slot.label in message, message
         assert "\n" not in message, message

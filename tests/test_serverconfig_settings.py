@@ -6,15 +6,17 @@ import re
 
 import pytest
 
-from plugins.serverconfig import haproxy, nginx, passwords, redirects, rules
-from plugins.serverconfig.errors import ServerConfigError
-from plugins.serverconfig.model import Redirect
-from plugins.serverconfig.settings import DEFAULTS, deploy_build_path, site_from_settings
+from plugins.serverconfig import haproxy, nginx
+from plugins.settings import passwords, redirects, rules
+from plugins.settings.deploy import deploy_from_settings
+from plugins.settings.errors import SettingsError
+from plugins.settings.redirects import Redirect
+from plugins.settings.site import DEFAULTS, site_from_settings
 from tests.support.serverconfig import BASE_SETTINGS, STATS_PASSWORD, STATS_USER, make_site
 
 
 def error_for(**overrides) -> str:
-    with pytest.raises(ServerConfigError) as caught:
+    with pytest.raises(SettingsError) as caught:
         site_from_settings({**BASE_SETTINGS, **overrides})
     return str(caught.value)
 
@@ -135,7 +137,7 @@ def test_folders_may_end_in_a_slash_which_is_dropped():
     site = site_from_settings(
         {**BASE_SETTINGS, "BACKENDS": _backend(root="/srv/blog/"), "NGINX_ACME_ROOT": "/var/acme/"}
     )
-    assert site.backends[0].root == "/srv/blog"
+    assert str(site.backends[0].root) == "/srv/blog"
     assert site.nginx.acme_root == "/var/acme"
     assert rules.folder_path("X", "/") == "/"
 
@@ -154,7 +156,7 @@ def test_balancer_takes_the_deploy_keys_and_needs_an_ip():
         "haproxy_test_command": "haproxy -c -f {config_dir}",
         "haproxy_reload_command": "kill -USR2 1",
     }
-    assert make_site(BALANCER=balancer).balancer.runtime_socket == "/run/test/admin.sock"
+    assert str(make_site(BALANCER=balancer).balancer.runtime_socket) == "/run/test/admin.sock"
     assert "BALANCER['address']" in error_for(BALANCER={"address": "lb.example.org"})
     assert "unknown: weight" in error_for(BALANCER={"address": "10.0.0.10", "weight": 1})
     assert "BALANCER['runtime_socket']" in error_for(
@@ -260,7 +262,7 @@ def test_pagespeed_include_only_when_enabled():
     files = nginx.render(make_site(NGINX_PAGESPEED=True, NGINX_PAGESPEED_FILTERS=["rewrite_css"]))
     assert "pagespeed EnableFilters rewrite_css;" in files["nginx/web1/pagespeed.conf"]
     assert "include /srv/blog/nginx/pagespeed.conf;" in files["nginx/web1/site.conf"]
-    with pytest.raises(ServerConfigError, match="NGINX_PAGESPEED_FILTERS"):
+    with pytest.raises(SettingsError, match="NGINX_PAGESPEED_FILTERS"):
         make_site(NGINX_PAGESPEED=True, NGINX_PAGESPEED_FILTERS=["a;b"])
 
 
@@ -283,11 +285,11 @@ def test_every_add_header_location_repeats_the_security_headers():
     ["/a b/", "/a;b", "relative/", "/a/../b", "//a", "/a?b=1", "/a#b", "/$uri", '/a"', "/é", ""],
 )
 def test_redirect_paths_are_validated(value):
-    with pytest.raises(ServerConfigError, match="NGINX_REDIRECTS"):
+    with pytest.raises(SettingsError, match="NGINX_REDIRECTS"):
         redirects.from_setting({value: "/new/"})
-    with pytest.raises(ServerConfigError, match="NGINX_REDIRECTS"):
+    with pytest.raises(SettingsError, match="NGINX_REDIRECTS"):
         redirects.from_setting({"/old/": value})
-    with pytest.raises(ServerConfigError, match=r"content/post\.rst: redirect_from"):
+    with pytest.raises(SettingsError, match=r"content/post\.rst: redirect_from"):
         redirects.from_metadata("content/post.rst", "2013/07/19/post/", f"/ok/, {value}x")
 
 
@@ -304,12 +306,12 @@ def test_redirect_conflicts_name_both_sources(tmp_path):
     (tmp_path / "about" / "index.html").write_text("")
     one = Redirect("/old/", "/new/", "content/one.rst")
     two = Redirect("/old/", "/other/", "NGINX_REDIRECTS")
-    with pytest.raises(ServerConfigError) as caught:
+    with pytest.raises(SettingsError) as caught:
         redirects.merge([one, two], tmp_path)
     assert "NGINX_REDIRECTS" in str(caught.value) and "content/one.rst" in str(caught.value)
-    with pytest.raises(ServerConfigError, match="other than the source"):
+    with pytest.raises(SettingsError, match="other than the source"):
         redirects.merge([Redirect("/a/", "/a/", "x")], tmp_path)
-    with pytest.raises(ServerConfigError, match="is a page"):
+    with pytest.raises(SettingsError, match="is a page"):
         redirects.merge([Redirect("/about/", "/a/", "x")], tmp_path)
     merged = redirects.merge([Redirect("/b/", "/x/", "x"), Redirect("/a/", "/x/", "y")], tmp_path)
     assert [r.source for r in merged] == ["/a/", "/b/"]
@@ -318,10 +320,10 @@ def test_redirect_conflicts_name_both_sources(tmp_path):
 def test_deploy_build_path_outside_output(tmp_path):
     output = tmp_path / "output"
     ok = {"OUTPUT_PATH": str(output), "DEPLOY_BUILD_PATH": str(tmp_path / "deploy")}
-    assert deploy_build_path(ok) == tmp_path / "deploy"
+    assert deploy_from_settings(ok).build_path == tmp_path / "deploy"
     for inside in (output, output / "deploy"):
-        with pytest.raises(ServerConfigError, match="DEPLOY_BUILD_PATH"):
-            deploy_build_path({**ok, "DEPLOY_BUILD_PATH": str(inside)})
+        with pytest.raises(SettingsError, match="DEPLOY_BUILD_PATH"):
+            deploy_from_settings({**ok, "DEPLOY_BUILD_PATH": str(inside)})
 
 
 @pytest.mark.parametrize(
@@ -329,12 +331,12 @@ def test_deploy_build_path_outside_output(tmp_path):
 )
 def test_rules_refuse_directive_characters(value):
     for rule in (rules.hostname, rules.identifier, rules.word, rules.user_name, rules.address):
-        with pytest.raises(ServerConfigError, match="WHERE"):
+        with pytest.raises(SettingsError, match="WHERE"):
             rule("WHERE", value)
-        with pytest.raises(ServerConfigError, match="WHERE"):
+        with pytest.raises(SettingsError, match="WHERE"):
             rule("WHERE", "")
     for rule in (rules.file_path, rules.url_path):
-        with pytest.raises(ServerConfigError, match="WHERE"):
+        with pytest.raises(SettingsError, match="WHERE"):
             rule("WHERE", "/" + value)
 
 

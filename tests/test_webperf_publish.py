@@ -104,7 +104,8 @@ def test_development_build_is_left_alone(dev_build):
         ({"WEBPERF_IMAGE_WIDTHS": [480, "wide"]}, "WEBPERF_IMAGE_WIDTHS"),
         ({"WEBPERF_MINIFY_HTML_OPTIONS": {"minify_doctype": True}}, "minify_doctype"),
         ({"WEBPERF_FINGERPRINT_PATHS": ["../elsewhere"]}, "WEBPERF_FINGERPRINT_PATHS"),
-        ({"WEBPERF_COMPRES": True}, "unknown setting(s) WEBPERF_COMPRES"),
+        ({"WEBPERF_COMPRES": True}, "WEBPERF_COMPRES = True is not allowed"),
+        ({"WEBPERF_PRECOMPRES": True}, "did you mean WEBPERF_PRECOMPRESS?"),
     ],
 )
 def test_bad_settings_stop_the_build_naming_the_setting(tmp_path, override, named):

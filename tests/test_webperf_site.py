@@ -18,8 +18,8 @@ import html5lib
 import pytest
 from PIL import Image
 
+from plugins.settings.webperf import DEFAULTS
 from plugins.webperf import compress
-from plugins.webperf.settings import DEFAULTS
 from tests.support.html import Reference, html_files, local_target, parse, references
 from tests.support.site import Build, build_site
 from tests.support.webperf import read_stats, render_blocking, write_image_site

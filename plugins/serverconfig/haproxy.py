@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from .model import Backend, Site, host_port
+from plugins import contract
+from plugins.settings.hosts import Backend, host_port
+from plugins.settings.site import Site
+
 from .nginx import INTERMEDIATE_CIPHERS, header
 
 TLS13_SUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
@@ -66,11 +69,12 @@ def _health_check(site: Site) -> list[str]:
     if site.haproxy.version >= (2, 2, 0):
         return [
             "    option httpchk",
-            f"    http-check send meth GET uri /healthz.txt ver HTTP/1.1 hdr Host {site.host}",
+            f"    http-check send meth GET uri /{contract.HEALTH_FILE} ver HTTP/1.1"
+            f" hdr Host {site.host}",
             "    http-check expect status 200",
         ]
     return [
-        f"    option httpchk GET /healthz.txt HTTP/1.1\\r\\nHost:\\ {site.host}",
+        f"    option httpchk GET /{contract.HEALTH_FILE} HTTP/1.1\\r\\nHost:\\ {site.host}",
         "    http-check expect status 200",
     ]
 
@@ -205,4 +209,4 @@ def config(site: Site) -> str:
 
 def render(site: Site) -> dict[str, str]:
     """{path under DEPLOY_BUILD_PATH: text} for haproxy."""
-    return {"haproxy/haproxy.cfg": config(site)}
+    return {contract.HAPROXY_CONFIG: config(site)}

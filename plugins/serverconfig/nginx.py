@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .model import Backend, Site, host_port
+from plugins import contract
+from plugins.settings.hosts import Backend, host_port
+from plugins.settings.site import Site
 
 # Mozilla's intermediate profile (v5.7) without the DHE suites: those need an ssl_dhparam
 # file we do not ship, and every client that could use them also speaks ECDHE.
@@ -20,7 +22,6 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
-FINGERPRINTED = r"\.[0-9a-f]{10}\.[a-z0-9]+$"
 HSTS_MAX_AGE = 63072000
 # Types whose responses get "; charset=utf-8" (text/html always does).
 CHARSET_TYPES = (
@@ -225,12 +226,12 @@ def vhost(site: Site, backend: Backend) -> str:
     if nginx.brotli:
         out.add("brotli_static on;")
     if nginx.pagespeed is not None:
-        out.add(f"include {backend.root.rstrip('/')}/nginx/pagespeed.conf;")
+        out.add(f"include {backend.root / 'nginx' / 'pagespeed.conf'};")
     out.add("error_page 404 /404.html;")
     _security_headers(site, out)
     out.add("")
     _location(site, out, "= /404.html", "no-cache", "internal;")
-    _location(site, out, "= /healthz.txt", "no-store", "default_type text/plain;")
+    _location(site, out, f"= /{contract.HEALTH_FILE}", "no-store", "default_type text/plain;")
     _acme(site, out)
     _location(site, out, "^~ /.well-known/", "no-cache")
     out.add("# Dotfiles (.git, .htaccess, editor droppings) are never served.")
@@ -241,7 +242,11 @@ def vhost(site: Site, backend: Backend) -> str:
         out.close()
     out.add("# Fingerprinted names change with their content: cache them for good.")
     _location(
-        site, out, f'~ "{FINGERPRINTED}"', "public, max-age=31536000, immutable", "access_log off;"
+        site,
+        out,
+        f'~ "{contract.FINGERPRINTED}"',
+        "public, max-age=31536000, immutable",
+        "access_log off;",
     )
     out.add("# Pages and feeds change in place: caches must ask again every time.")
     _location(site, out, r"~* \.(?:html|txt|json)$", "no-cache")
@@ -277,7 +282,7 @@ def pagespeed(site: Site) -> str:
 
 def render(site: Site) -> dict[str, str]:
     """{path under DEPLOY_BUILD_PATH: text} for every nginx file of the site."""
-    files = {f"nginx/{b.name}/site.conf": vhost(site, b) for b in site.backends}
+    files = {contract.vhost_path(b.name): vhost(site, b) for b in site.backends}
     if site.nginx.pagespeed is not None:
-        files.update({f"nginx/{b.name}/pagespeed.conf": pagespeed(site) for b in site.backends})
+        files.update({contract.pagespeed_path(b.name): pagespeed(site) for b in site.backends})
     return dict(sorted(files.items()))

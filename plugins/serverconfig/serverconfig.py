@@ -1,57 +1,31 @@
 """Signal wiring for the serverconfig plugin.
 
-initialized: check every setting (a bad one stops the build, naming it);
 all_generators_finalized: collect posts' `:redirect_from:`;
 finalized: write healthz.txt into the web root and the server config beside it.
+(The settings plugin has validated every setting at `initialized`.)
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pelican import Pelican, signals
 
-from . import haproxy, nginx, redirects, writer
-from .errors import ServerConfigError
-from .settings import DEFAULTS, deploy_build_path, site_from_settings
+from plugins import contract
+from plugins.settings import load, redirects
+from plugins.settings.errors import stops_build
+from plugins.settings.site import Site
+
+from . import haproxy, nginx
 
 log = logging.getLogger(__name__)
 
 # Redirects found in content, per build (keyed by the settings dict every generator shares).
 _content_redirects: dict[int, list[redirects.Redirect]] = {}
-
-
-def _stops_build(receiver: Callable[[Any], None]) -> Callable[[Any], None]:
-    """Turn a ServerConfigError into one clear log line and a non-zero exit.
-
-    Pelican's main() logs any other exception with its whole traceback, which buries the
-    message; SystemExit passes through it and ends the build with status 1.
-    """
-
-    @functools.wraps(receiver)
-    def wrapper(sender: Any) -> None:
-        try:
-            receiver(sender)
-        except ServerConfigError as error:
-            log.critical("serverconfig: %s", error)
-            raise SystemExit(1) from None
-
-    return wrapper
-
-
-@_stops_build
-def initialized(pelican: Pelican) -> None:
-    """Fill in defaults and validate; raising here makes `pelican` exit non-zero."""
-    for key, value in DEFAULTS.items():
-        pelican.settings.setdefault(key, value)
-    site_from_settings(pelican.settings)
-    redirects.from_setting(pelican.settings["NGINX_REDIRECTS"])
-    deploy_build_path(pelican.settings)
 
 
 def _contents(generators: Iterable[Any]) -> Iterable[Any]:
@@ -66,7 +40,7 @@ def _contents(generators: Iterable[Any]) -> Iterable[Any]:
             yield from getattr(generator, attribute, ())
 
 
-@_stops_build
+@stops_build
 def collect_redirects(generators: list[Any]) -> None:
     """Turn every `:redirect_from:` in published content into redirects."""
     if not generators:
@@ -89,30 +63,27 @@ def _relative(source_path: str, settings: Mapping[str, Any]) -> str:
         return str(path)
 
 
-def render_all(site: Any) -> dict[str, str]:
-    """Every file this plugin writes under DEPLOY_BUILD_PATH (besides the manifest)."""
+def render_all(site: Site) -> dict[str, str]:
+    """Every server config file, by its path under DEPLOY_BUILD_PATH."""
     return {**nginx.render(site), **haproxy.render(site)}
 
 
-@_stops_build
+@stops_build
 def finalized(pelican: Pelican) -> None:
-    """Write healthz.txt, then the nginx and haproxy config and the manifest."""
+    """Write healthz.txt, then the nginx and haproxy config and their manifest."""
     settings = pelican.settings
     output = Path(settings["OUTPUT_PATH"])
-    site = site_from_settings(settings)
-    found = [
-        *redirects.from_setting(settings["NGINX_REDIRECTS"]),
-        *_content_redirects.pop(id(settings), []),
-    ]
+    model = load(settings)
+    site = model.site
+    found = [*site.redirects, *_content_redirects.pop(id(settings), [])]
     site = dataclasses.replace(site, redirects=redirects.merge(found, output))
-    (output / "healthz.txt").write_text(site.release + "\n", encoding="utf-8")
-    writer.write(deploy_build_path(settings), site.release, render_all(site))
+    (output / contract.HEALTH_FILE).write_text(site.release + "\n", encoding="utf-8")
+    contract.write_server_config(model.deploy.build_path, site.release, render_all(site))
     if site.haproxy.stats is None:
         log.info("serverconfig: haproxy.cfg has no stats section (no credentials given)")
 
 
 def register() -> None:
     """Connect the plugin's receivers."""
-    signals.initialized.connect(initialized)
     signals.all_generators_finalized.connect(collect_redirects)
     signals.finalized.connect(finalized)

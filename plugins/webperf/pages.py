@@ -44,7 +44,8 @@ Attributes = list[tuple[str, str | None]]
 # upgrading minify_html) never serves a page rewritten the old way.
 _CODE = hashlib.sha256(
     b"".join(
-        (Path(__file__).parent / name).read_bytes() for name in ("pages.py", "urls.py", "minify.py")
+        (Path(__file__).parent / name).read_bytes()
+        for name in ("pages.py", "urls.py", "minify.py", "../contract.py")
     )
     + metadata.version("minify_html").encode()
 ).hexdigest()[:16]

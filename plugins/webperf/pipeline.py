@@ -23,20 +23,22 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from plugins import contract
+from plugins.settings.errors import BuildError
+from plugins.settings.webperf import WebperfSettings
+
 from . import cache, compress, images, pages, urls
 from .minify import minify_css, minify_js
-from .settings import WebperfSettings
 
 log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
-COMPRESSED_SUFFIXES = (".gz", ".br")
 _CSS_REFERENCE_ERROR = "circular url()/@import references between stylesheets: {}"
 
 
-class WebperfError(RuntimeError):
+class WebperfError(BuildError):
     """The pass could not finish; the message names the file and what went wrong."""
 
 
@@ -66,7 +68,7 @@ def _site_files(output: Path) -> list[Path]:
         Path(directory, name)
         for directory, _, names in os.walk(output)
         for name in names
-        if not name.endswith(COMPRESSED_SUFFIXES)
+        if not name.endswith(contract.COMPRESSED_SUFFIXES)
     )
 
 
@@ -79,7 +81,7 @@ def _asset_candidates(settings: WebperfSettings, files: list[Path]) -> list[Path
         if (
             inside
             and path.suffix.lower() not in (".html", ".htm")
-            and not urls.FINGERPRINTED.search(path.name)
+            and not contract.FINGERPRINTED_RE.search(path.name)
             and urls.fingerprinted_name(path.name, "0" * 64) is not None
         ):
             chosen.append(path)
@@ -99,7 +101,7 @@ def _minify_assets(files: Iterable[Path], settings: WebperfSettings) -> int:
     count = 0
     for path in files:
         suffix = path.suffix.lower()
-        if suffix not in (".css", ".js", ".mjs") or urls.FINGERPRINTED.search(path.name):
+        if suffix not in (".css", ".js", ".mjs") or contract.FINGERPRINTED_RE.search(path.name):
             continue
         name = _relative(path, settings.output)
         try:
@@ -284,7 +286,7 @@ def _still_named(
         suffix = path.suffix.lower().lstrip(".")
         if suffix in ("html", "htm") or suffix not in settings.precompress_extensions:
             continue
-        if not path.exists() or urls.FINGERPRINTED.search(path.name):
+        if not path.exists() or contract.FINGERPRINTED_RE.search(path.name):
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
         for original in originals - named:
@@ -355,13 +357,11 @@ def run(settings: WebperfSettings) -> Stats:
 
         named = _still_named(settings, files, removable, named)
         for rel in sorted(removable - named):
-            for suffix in ("", *COMPRESSED_SUFFIXES):
+            for suffix in ("", *contract.COMPRESSED_SUFFIXES):
                 (output / (rel + suffix)).unlink(missing_ok=True)
             stats.removed_originals += 1
 
-        settings.deploy_build.mkdir(parents=True, exist_ok=True)
-        manifest = json.dumps(dict(sorted(mapping.items())), indent=2) + "\n"
-        (settings.deploy_build / "assets.json").write_text(manifest, encoding="utf-8")
+        contract.write_assets(settings.deploy_build, mapping)
 
         if settings.precompress:
             done = set(early)

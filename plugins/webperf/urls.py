@@ -6,8 +6,7 @@ import posixpath
 import re
 from urllib.parse import quote, unquote
 
-FINGERPRINTED = re.compile(r"\.[0-9a-f]{10}\.[a-z0-9]+$")
-"""A fingerprinted file name; nginx serves these as immutable (keep the two in step)."""
+from plugins.contract import FINGERPRINT_LENGTH
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _SPLIT = re.compile(r"[?#]")
@@ -52,4 +51,4 @@ def fingerprinted_name(name: str, digest: str) -> str | None:
     ext = ext.lower()
     if not dot or not stem or not re.fullmatch(r"[a-z0-9]+", ext):
         return None
-    return f"{stem}.{digest[:10]}.{ext}"
+    return f"{stem}.{digest[:FINGERPRINT_LENGTH]}.{ext}"

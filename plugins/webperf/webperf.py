@@ -1,4 +1,7 @@
-"""Signal wiring for the webperf plugin: validate at start, optimise once all is written."""
+"""Signal wiring for the webperf plugin: optimise the site once all of it is written.
+
+(The settings plugin has validated every WEBPERF_* setting at `initialized`.)
+"""
 
 from __future__ import annotations
 
@@ -7,20 +10,18 @@ import time
 
 from pelican import Pelican, signals
 
+from plugins.settings import load
+from plugins.settings.errors import stops_build
+
 from .pipeline import run
-from .settings import get_settings
 
 log = logging.getLogger(__name__)
 
 
-def initialized(pelican: Pelican) -> None:
-    """Check every WEBPERF_* setting now, so a bad value stops the build before it starts."""
-    get_settings(pelican.settings)
-
-
+@stops_build
 def finalized(pelican: Pelican) -> None:
     """Minify, fingerprint, size images and precompress the written site."""
-    settings = get_settings(pelican.settings)
+    settings = load(pelican.settings).webperf
     if not settings.enabled:
         return
     started = time.perf_counter()
@@ -39,5 +40,4 @@ def finalized(pelican: Pelican) -> None:
 
 def register() -> None:
     """Connect the plugin's receivers."""
-    signals.initialized.connect(initialized)
     signals.finalized.connect(finalized)

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from plugins.serverconfig import haproxy, nginx
-from plugins.serverconfig.model import Redirect, Site
-from plugins.serverconfig.settings import site_from_settings
+from plugins.settings.redirects import Redirect
+from plugins.settings.site import Site, site_from_settings
 from tests.support import servers
 
 STATS_USER = "statsreader"

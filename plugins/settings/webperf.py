@@ -1,4 +1,4 @@
-"""Defaults and validation for every WEBPERF_* setting, in one place."""
+"""Defaults and validation for every WEBPERF_* setting (build-time page speed)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import minify_html
+
+from . import rules
+from .errors import SettingsError
 
 # Options minify_html accepts, read from its signature so a typo is caught at start-up.
 _MINIFY_OPTIONS = frozenset(
@@ -21,7 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "WEBPERF_ENABLED": False,
     # Content hash cache for precompressed files and image variants. Outside OUTPUT_PATH,
     # because publish builds delete the output directory. None: .cache/webperf under the
-    # directory pelican runs in.
+    # folder pelican runs in.
     "WEBPERF_CACHE_PATH": None,
     # Cache entries not used for this many days are pruned at the end of a build, at most
     # once a day (pruning walks every entry).
@@ -74,10 +77,6 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-class WebperfSettingsError(ValueError):
-    """A WEBPERF_* setting has a value the plugin cannot use."""
-
-
 @dataclass(frozen=True)
 class WebperfSettings:
     """Validated, normalised settings for one build."""
@@ -105,76 +104,47 @@ class WebperfSettings:
     brotli_quality: int
 
 
-def _fail(key: str, value: object, allowed: str) -> WebperfSettingsError:
-    return WebperfSettingsError(f"{key} = {value!r} is not allowed: expected {allowed}")
+PREFIX = "WEBPERF_"
 
 
-def _bool(settings: Mapping[str, Any], key: str) -> bool:
-    value = settings[key]
-    if not isinstance(value, bool):
-        raise _fail(key, value, "True or False")
-    return value
+def webperf_from_settings(
+    settings: Mapping[str, Any], deploy_build: Path, base: Path | None = None
+) -> WebperfSettings:
+    """Merge defaults into `settings`, check every WEBPERF_* value, return the typed result.
 
-
-def _int(settings: Mapping[str, Any], key: str, low: int, high: int) -> int:
-    value = settings[key]
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _fail(key, value, f"an integer from {low} to {high}")
-    return value
-
-
-def _relative_paths(settings: Mapping[str, Any], key: str) -> tuple[str, ...]:
-    value = settings[key]
-    if not isinstance(value, list | tuple) or not all(isinstance(p, str) for p in value):
-        raise _fail(key, value, "a list of paths relative to OUTPUT_PATH")
-    for item in value:
-        parts = Path(item).parts
-        if not item or Path(item).is_absolute() or ".." in parts:
-            raise _fail(key, value, f"paths inside OUTPUT_PATH ({item!r} is not)")
-    return tuple(value)
-
-
-def get_settings(settings: Mapping[str, Any]) -> WebperfSettings:
-    """Merge defaults into `settings`, check every value, and return the typed result."""
-    merged = {**DEFAULTS, **{k: v for k, v in settings.items() if k.startswith("WEBPERF_")}}
-    unknown = sorted(set(merged) - set(DEFAULTS))
-    if unknown:
-        raise WebperfSettingsError(
-            f"unknown setting(s) {', '.join(unknown)}: the webperf plugin knows "
-            f"{', '.join(sorted(DEFAULTS))}"
-        )
-
-    output = Path(settings["OUTPUT_PATH"]).resolve()
-    deploy_build = Path(settings.get("DEPLOY_BUILD_PATH") or Path.cwd() / "deploy" / "build")
+    Relative paths are taken from `base` (default: the folder pelican runs in).
+    """
+    merged = {**DEFAULTS, **{k: v for k, v in settings.items() if k.startswith(PREFIX)}}
+    rules.known_keys("a setting of webperf", merged, DEFAULTS)
+    base = base or Path.cwd()
+    output = (base / settings["OUTPUT_PATH"]).resolve()
     cache_value = merged["WEBPERF_CACHE_PATH"]
-    if cache_value is None:
-        cache = Path.cwd() / ".cache" / "webperf"
-    elif isinstance(cache_value, str | Path) and str(cache_value):
-        cache = Path(cache_value).resolve()
-    else:
-        raise _fail("WEBPERF_CACHE_PATH", cache_value, "None or a directory path")
-    if cache == output or output in cache.parents:
+    cache = rules.local_folder(
+        "WEBPERF_CACHE_PATH",
+        ".cache/webperf" if cache_value is None else cache_value,
+        base,
         # Publish builds delete OUTPUT_PATH, and the cache must never be deployed.
-        raise _fail("WEBPERF_CACHE_PATH", str(cache), f"a directory outside OUTPUT_PATH {output}")
-
+        outside=output,
+    )
     workers_value = merged["WEBPERF_WORKERS"]
-    if workers_value is None:
-        workers = os.cpu_count() or 1
-    else:
-        workers = _int(merged, "WEBPERF_WORKERS", 1, 256)
+    workers = (
+        os.cpu_count() or 1
+        if workers_value is None
+        else rules.integer("WEBPERF_WORKERS", workers_value, 1, 256)
+    )
 
     options = merged["WEBPERF_MINIFY_HTML_OPTIONS"]
     if not isinstance(options, Mapping) or not all(
         k in _MINIFY_OPTIONS and isinstance(v, bool) for k, v in options.items()
     ):
-        raise _fail(
+        raise SettingsError(
             "WEBPERF_MINIFY_HTML_OPTIONS",
             options,
             f"a dict of True/False for {', '.join(sorted(_MINIFY_OPTIONS))}",
         )
     if options.get("minify_doctype"):
         # `<!doctypehtml>` saves six bytes and makes every strict HTML parser complain.
-        raise _fail("WEBPERF_MINIFY_HTML_OPTIONS", options, "minify_doctype left off")
+        raise SettingsError("WEBPERF_MINIFY_HTML_OPTIONS", options, "minify_doctype left off")
 
     widths = merged["WEBPERF_IMAGE_WIDTHS"]
     if (
@@ -182,45 +152,52 @@ def get_settings(settings: Mapping[str, Any]) -> WebperfSettings:
         or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths)
         or len(set(widths)) != len(widths)
     ):
-        raise _fail("WEBPERF_IMAGE_WIDTHS", widths, "a list of distinct positive integers")
+        raise SettingsError("WEBPERF_IMAGE_WIDTHS", widths, "a list of distinct positive integers")
 
     sizes = merged["WEBPERF_IMAGE_SIZES"]
     if not isinstance(sizes, str) or not sizes.strip() or any(c in sizes for c in "\"'<>&"):
-        raise _fail("WEBPERF_IMAGE_SIZES", sizes, "a non-empty HTML `sizes` value")
-
-    ratio = merged["WEBPERF_VARIANT_MAX_RATIO"]
-    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 < ratio <= 1:
-        raise _fail("WEBPERF_VARIANT_MAX_RATIO", ratio, "a number above 0 and at most 1")
+        raise SettingsError("WEBPERF_IMAGE_SIZES", sizes, "a non-empty HTML `sizes` value")
 
     extensions = merged["WEBPERF_PRECOMPRESS_EXTENSIONS"]
     if not isinstance(extensions, list | tuple) or not all(
         isinstance(e, str) and e and e.isalnum() and e == e.lower() for e in extensions
     ):
-        raise _fail(
+        raise SettingsError(
             "WEBPERF_PRECOMPRESS_EXTENSIONS", extensions, "a list of lowercase extensions, no dot"
         )
 
     theme_static = str(settings.get("THEME_STATIC_DIR", "theme")).strip("/")
+    fingerprint_paths = rules.relative_paths(
+        "WEBPERF_FINGERPRINT_PATHS", merged["WEBPERF_FINGERPRINT_PATHS"], "OUTPUT_PATH"
+    )
     return WebperfSettings(
-        enabled=_bool(merged, "WEBPERF_ENABLED"),
+        enabled=rules.boolean("WEBPERF_ENABLED", merged["WEBPERF_ENABLED"]),
         output=output,
         deploy_build=deploy_build,
         cache=cache,
-        cache_max_age_days=_int(merged, "WEBPERF_CACHE_MAX_AGE_DAYS", 1, 3650),
+        cache_max_age_days=rules.integer(
+            "WEBPERF_CACHE_MAX_AGE_DAYS", merged["WEBPERF_CACHE_MAX_AGE_DAYS"], 1, 3650
+        ),
         workers=workers,
-        minify=_bool(merged, "WEBPERF_MINIFY"),
+        minify=rules.boolean("WEBPERF_MINIFY", merged["WEBPERF_MINIFY"]),
         minify_html_options=dict(options),
         theme_static_dir=theme_static,
-        fingerprint_paths=(theme_static, *_relative_paths(merged, "WEBPERF_FINGERPRINT_PATHS")),
+        fingerprint_paths=(theme_static, *fingerprint_paths),
         siteurl=str(settings.get("SITEURL") or "").rstrip("/"),
         image_widths=tuple(sorted(widths)),
         image_sizes=sizes.strip(),
-        webp=_bool(merged, "WEBPERF_WEBP"),
-        webp_quality=_int(merged, "WEBPERF_WEBP_QUALITY", 1, 100),
-        variant_max_ratio=float(ratio),
-        variant_min_saving=_int(merged, "WEBPERF_VARIANT_MIN_SAVING", 0, 10**9),
-        precompress=_bool(merged, "WEBPERF_PRECOMPRESS"),
+        webp=rules.boolean("WEBPERF_WEBP", merged["WEBPERF_WEBP"]),
+        webp_quality=rules.integer("WEBPERF_WEBP_QUALITY", merged["WEBPERF_WEBP_QUALITY"], 1, 100),
+        variant_max_ratio=rules.number(
+            "WEBPERF_VARIANT_MAX_RATIO", merged["WEBPERF_VARIANT_MAX_RATIO"], 0, 1
+        ),
+        variant_min_saving=rules.integer(
+            "WEBPERF_VARIANT_MIN_SAVING", merged["WEBPERF_VARIANT_MIN_SAVING"], 0, 10**9
+        ),
+        precompress=rules.boolean("WEBPERF_PRECOMPRESS", merged["WEBPERF_PRECOMPRESS"]),
         precompress_extensions=frozenset(extensions),
-        gzip_level=_int(merged, "WEBPERF_GZIP_LEVEL", 1, 9),
-        brotli_quality=_int(merged, "WEBPERF_BROTLI_QUALITY", 0, 11),
+        gzip_level=rules.integer("WEBPERF_GZIP_LEVEL", merged["WEBPERF_GZIP_LEVEL"], 1, 9),
+        brotli_quality=rules.integer(
+            "WEBPERF_BROTLI_QUALITY", merged["WEBPERF_BROTLI_QUALITY"], 0, 11
+        ),
     )

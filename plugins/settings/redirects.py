@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import rules
-from .errors import ServerConfigError
-from .model import Redirect
+from .errors import SettingsError
 
 METADATA_KEY = "redirect_from"
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A permanent redirect from an old URL path; `origin` says who asked for it."""
+
+    source: str
+    target: str
+    origin: str
 
 
 def from_setting(value: object) -> list[Redirect]:
     """NGINX_REDIRECTS: {"/old/": "/new/"}."""
     if not isinstance(value, Mapping):
-        raise ServerConfigError("NGINX_REDIRECTS", value, 'a dict like {"/old/path/": "/new/"}')
+        raise SettingsError("NGINX_REDIRECTS", value, 'a dict like {"/old/path/": "/new/"}')
     result = []
     for source, target in value.items():
         where = f"NGINX_REDIRECTS[{source!r}]"
@@ -33,7 +42,7 @@ def from_metadata(source_path: str, url: str, value: object) -> list[Redirect]:
     """A post's `:redirect_from:` (comma-separated old paths) → redirects to its `url`."""
     where = f"{source_path}: {METADATA_KEY}"
     if not isinstance(value, str):
-        raise ServerConfigError(where, value, "comma-separated URL paths")
+        raise SettingsError(where, value, "comma-separated URL paths")
     target = rules.url_path(f"{source_path}: its URL", "/" + url.lstrip("/"))
     return [
         Redirect(source=rules.url_path(where, old.strip()), target=target, origin=source_path)
@@ -48,10 +57,10 @@ def merge(redirects: Iterable[Redirect], output: Path) -> tuple[Redirect, ...]:
     for redirect in redirects:
         where = f"{redirect.origin}: redirect {redirect.source}"
         if redirect.source == redirect.target:
-            raise ServerConfigError(where, redirect.target, "a target other than the source")
+            raise SettingsError(where, redirect.target, "a target other than the source")
         earlier = seen.get(redirect.source)
         if earlier is not None:
-            raise ServerConfigError(
+            raise SettingsError(
                 where,
                 redirect.target,
                 f"one redirect per path, but {earlier.origin} already redirects "
@@ -59,7 +68,7 @@ def merge(redirects: Iterable[Redirect], output: Path) -> tuple[Redirect, ...]:
             )
         served = output / redirect.source.lstrip("/")
         if served.is_file() or (served / "index.html").is_file():
-            raise ServerConfigError(
+            raise SettingsError(
                 where,
                 redirect.target,
                 f"a path the site does not serve itself, but {redirect.source} is a page",

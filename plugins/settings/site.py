@@ -1,18 +1,117 @@
-"""Defaults for every NGINX_* and HAPROXY_* setting, and turning settings into the model."""
+"""The site's server model: NGINX_* and HAPROXY_* settings, SITEURL and the hosts, validated.
+
+`site_from_settings` is the one way to a `Site`; the render functions of the serverconfig
+plugin work from it, and so does the deploy. Everything in a `Site` has passed `rules`.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import model, rules
-from .errors import ServerConfigError
+from . import hosts, redirects, rules
+from .errors import SettingsError
+from .hosts import Backend, Balancer
 from .passwords import deterministic_salt, sha512_crypt
+from .redirects import Redirect
 
 log = logging.getLogger(__name__)
+
+Version = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Tls:
+    """Certificate files and the Mozilla profile for nginx terminating TLS itself."""
+
+    certificate: str
+    certificate_key: str
+    trusted_certificate: str | None
+    profile: str
+
+
+@dataclass(frozen=True)
+class Pagespeed:
+    """ngx_pagespeed directives for the optional include."""
+
+    file_cache_path: str
+    rewrite_level: str
+    filters: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Nginx:
+    """How the nginx vhosts look."""
+
+    version: Version
+    role: str
+    https_port: int
+    http3: bool
+    tls: Tls
+    brotli: bool
+    aliases: tuple[str, ...]
+    www_redirect: str | None
+    static_max_age: int
+    acme_root: str
+    pagespeed: Pagespeed | None
+
+
+@dataclass(frozen=True)
+class Stats:
+    """haproxy's statistics page; the password is kept only as a crypt(3) hash."""
+
+    address: str
+    port: int
+    uri: str
+    realm: str
+    refresh: int
+    user: str
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class Haproxy:
+    """How the haproxy config looks."""
+
+    version: Version
+    topology: str
+    bind_address: str
+    http_port: int
+    https_port: int
+    http_redirect: bool
+    pem: str
+    tls_profile: str
+    npn: bool
+    stats: Stats | None
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything the render functions need, validated."""
+
+    siteurl: str
+    scheme: str
+    host: str
+    release: str
+    backends: tuple[Backend, ...]
+    balancer: Balancer
+    nginx: Nginx
+    haproxy: Haproxy
+    redirects: tuple[Redirect, ...]
+
+    @property
+    def real_ip(self) -> str:
+        """How nginx learns the client address: "x-forwarded-for", "proxy_protocol" or ""."""
+        if self.nginx.role == "standalone":
+            return ""
+        if self.haproxy.topology == "http":
+            return "x-forwarded-for"
+        # PROXY protocol on nginx listeners arrived in 1.5.12; older ones cannot be told.
+        return "proxy_protocol" if self.nginx.version >= (1, 5, 12) else ""
+
 
 DEFAULTS: dict[str, Any] = {
     # Debian 12's nginx. Decides the listen syntax: spdy < 1.9.5, `listen … http2` < 1.25.1,
@@ -86,12 +185,12 @@ _PAGESPEED_LEVELS = ("PassThrough", "CoreFilters", "OptimizeForBandwidth")
 _MIN_PASSWORD = 12
 
 
-def _stats(merged: Mapping[str, Any]) -> model.Stats | None:
+def _stats(merged: Mapping[str, Any]) -> Stats | None:
     user, password = merged["HAPROXY_STATS_USER"], merged["HAPROXY_STATS_PASSWORD"]
     required = rules.boolean("HAPROXY_STATS_REQUIRED", merged["HAPROXY_STATS_REQUIRED"])
     if not user and not password:
         if required:
-            raise ServerConfigError(
+            raise SettingsError(
                 "HAPROXY_STATS_USER/HAPROXY_STATS_PASSWORD",
                 None,
                 "credentials for the stats page: set the HAPROXY_STATS_USER and "
@@ -102,16 +201,19 @@ def _stats(merged: Mapping[str, Any]) -> model.Stats | None:
     user = rules.user_name("HAPROXY_STATS_USER", user)
     password = rules.password("HAPROXY_STATS_PASSWORD", password)
     if user == password or password.lower() in ("admin", "password", "haproxy"):
-        raise ServerConfigError(
-            "HAPROXY_STATS_PASSWORD", "<hidden>", "a password that is not a default or the user"
+        raise SettingsError(
+            "HAPROXY_STATS_PASSWORD",
+            password,
+            "a password that is not a default or the user",
+            secret=True,
         )
     if len(password) < _MIN_PASSWORD:
-        raise ServerConfigError(
+        raise SettingsError(
             "HAPROXY_STATS_PASSWORD",
             f"<hidden, {len(password)} characters>",
             f"at least {_MIN_PASSWORD} characters",
         )
-    return model.Stats(
+    return Stats(
         address=rules.ip_address("HAPROXY_STATS_ADDRESS", merged["HAPROXY_STATS_ADDRESS"]),
         port=rules.port("HAPROXY_STATS_PORT", merged["HAPROXY_STATS_PORT"]),
         uri=rules.url_path("HAPROXY_STATS_URI", merged["HAPROXY_STATS_URI"]),
@@ -122,23 +224,23 @@ def _stats(merged: Mapping[str, Any]) -> model.Stats | None:
     )
 
 
-def _nginx(merged: Mapping[str, Any], host: str) -> model.Nginx:
+def _nginx(merged: Mapping[str, Any], host: str) -> Nginx:
     version = rules.version("NGINX_VERSION", merged["NGINX_VERSION"])
     role = rules.choice("NGINX_ROLE", merged["NGINX_ROLE"], ("backend", "standalone"))
     profile = rules.choice("NGINX_TLS_PROFILE", merged["NGINX_TLS_PROFILE"], _PROFILES)
     if role == "standalone" and profile == "modern" and version < (1, 13, 0):
-        raise ServerConfigError(
+        raise SettingsError(
             "NGINX_TLS_PROFILE", profile, "'intermediate' for nginx before 1.13 (no TLSv1.3)"
         )
     http3 = rules.boolean("NGINX_HTTP3", merged["NGINX_HTTP3"])
     if http3 and (role != "standalone" or version < (1, 25, 0)):
-        raise ServerConfigError(
+        raise SettingsError(
             "NGINX_HTTP3",
             http3,
             "False unless NGINX_ROLE is 'standalone' and NGINX_VERSION >= 1.25",
         )
     trusted = merged["NGINX_TLS_TRUSTED_CERTIFICATE"]
-    tls = model.Tls(
+    tls = Tls(
         certificate=rules.file_path("NGINX_TLS_CERTIFICATE", merged["NGINX_TLS_CERTIFICATE"]),
         certificate_key=rules.file_path(
             "NGINX_TLS_CERTIFICATE_KEY", merged["NGINX_TLS_CERTIFICATE_KEY"]
@@ -150,7 +252,7 @@ def _nginx(merged: Mapping[str, Any], host: str) -> model.Nginx:
     )
     aliases_value = merged["NGINX_SERVER_ALIASES"]
     if not isinstance(aliases_value, list | tuple):
-        raise ServerConfigError("NGINX_SERVER_ALIASES", aliases_value, "a list of hostnames")
+        raise SettingsError("NGINX_SERVER_ALIASES", aliases_value, "a list of hostnames")
     aliases = tuple(
         rules.hostname(f"NGINX_SERVER_ALIASES[{i}]", alias) for i, alias in enumerate(aliases_value)
     )
@@ -158,21 +260,21 @@ def _nginx(merged: Mapping[str, Any], host: str) -> model.Nginx:
     if www is not None:
         www = rules.choice("NGINX_WWW_REDIRECT", www, ("to-www", "to-bare"))
         if www == "to-bare" and not host.startswith("www."):
-            raise ServerConfigError(
+            raise SettingsError(
                 "NGINX_WWW_REDIRECT", www, f"'to-www' or None: SITEURL's host {host} has no www."
             )
         if www == "to-www" and host.startswith("www."):
-            raise ServerConfigError(
+            raise SettingsError(
                 "NGINX_WWW_REDIRECT", www, f"'to-bare' or None: SITEURL's host {host} is www."
             )
     pagespeed = None
     if rules.boolean("NGINX_PAGESPEED", merged["NGINX_PAGESPEED"]):
         filters = merged["NGINX_PAGESPEED_FILTERS"]
         if not isinstance(filters, list | tuple) or not filters:
-            raise ServerConfigError(
+            raise SettingsError(
                 "NGINX_PAGESPEED_FILTERS", filters, "a non-empty list of filter names"
             )
-        pagespeed = model.Pagespeed(
+        pagespeed = Pagespeed(
             file_cache_path=rules.folder_path(
                 "NGINX_PAGESPEED_FILE_CACHE_PATH", merged["NGINX_PAGESPEED_FILE_CACHE_PATH"]
             ),
@@ -185,7 +287,7 @@ def _nginx(merged: Mapping[str, Any], host: str) -> model.Nginx:
                 rules.word(f"NGINX_PAGESPEED_FILTERS[{i}]", f) for i, f in enumerate(filters)
             ),
         )
-    return model.Nginx(
+    return Nginx(
         version=version,
         role=role,
         https_port=rules.port("NGINX_HTTPS_PORT", merged["NGINX_HTTPS_PORT"]),
@@ -202,9 +304,9 @@ def _nginx(merged: Mapping[str, Any], host: str) -> model.Nginx:
     )
 
 
-def _haproxy(merged: Mapping[str, Any]) -> model.Haproxy:
+def _haproxy(merged: Mapping[str, Any]) -> Haproxy:
     bind = merged["HAPROXY_BIND_ADDRESS"]
-    return model.Haproxy(
+    return Haproxy(
         version=rules.version("HAPROXY_VERSION", merged["HAPROXY_VERSION"]),
         topology=rules.choice("HAPROXY_TOPOLOGY", merged["HAPROXY_TOPOLOGY"], ("http", "tcp")),
         bind_address="*" if bind == "*" else rules.ip_address("HAPROXY_BIND_ADDRESS", bind),
@@ -226,12 +328,12 @@ def _siteurl(value: object) -> tuple[str, str, str]:
     """
     allowed = "an http:// or https:// URL: a host name, an optional port and path, nothing else"
     if not isinstance(value, str) or not value.isascii():
-        raise ServerConfigError("SITEURL", value, allowed)
+        raise SettingsError("SITEURL", value, allowed)
     try:
         parts = urlsplit(value)
         port = parts.port
     except ValueError:
-        raise ServerConfigError("SITEURL", value, allowed) from None
+        raise SettingsError("SITEURL", value, allowed) from None
     host = parts.hostname or ""
     netloc = host if port is None else f"{host}:{port}"
     if (
@@ -239,7 +341,7 @@ def _siteurl(value: object) -> tuple[str, str, str]:
         or parts.netloc.lower() != netloc
         or value != f"{parts.scheme}://{parts.netloc}{parts.path}"
     ):
-        raise ServerConfigError("SITEURL", value, allowed)
+        raise SettingsError("SITEURL", value, allowed)
     rules.hostname("SITEURL host", host)
     if port is not None:
         rules.port("SITEURL port", port)
@@ -248,56 +350,41 @@ def _siteurl(value: object) -> tuple[str, str, str]:
     return value.rstrip("/"), parts.scheme, host
 
 
+PREFIXES = ("NGINX_", "HAPROXY_")
+
+
 def merged_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     """DEFAULTS overlaid with what the settings file gave; unknown NGINX_/HAPROXY_ names fail."""
-    ours = {k: v for k, v in settings.items() if k.startswith(("NGINX_", "HAPROXY_"))}
-    unknown = sorted(set(ours) - set(DEFAULTS))
-    if unknown:
-        raise ServerConfigError(
-            unknown[0],
-            settings[unknown[0]],
-            "a setting the serverconfig plugin knows: " + ", ".join(sorted(DEFAULTS)),
-        )
+    ours = {k: v for k, v in settings.items() if k.startswith(PREFIXES)}
+    rules.known_keys("a setting of the server config", ours, DEFAULTS)
     return {**DEFAULTS, **ours}
 
 
-def site_from_settings(settings: Mapping[str, Any]) -> model.Site:
+def site_from_settings(settings: Mapping[str, Any]) -> Site:
     """Validate every setting the server config reads and return the model."""
     merged = merged_settings(settings)
     siteurl, scheme, host = _siteurl(settings.get("SITEURL"))
     release = settings.get("RELEASE_ID", "dev")
     if not isinstance(release, str) or not rules.word("RELEASE_ID", release):
-        raise ServerConfigError("RELEASE_ID", release, "one word")
+        raise SettingsError("RELEASE_ID", release, "one word")
     haproxy = _haproxy(merged)
     nginx = _nginx(merged, host)
-    backends = model.backends(settings.get("BACKENDS"), h2_required=haproxy.topology == "tcp")
+    backends = hosts.backends(settings.get("BACKENDS"), tcp=haproxy.topology == "tcp")
     for index, backend in enumerate(backends):
         if backend.socket is not None and nginx.role == "standalone":
-            raise ServerConfigError(
+            raise SettingsError(
                 f"BACKENDS[{index}]['socket']",
                 backend.socket,
                 "None: NGINX_ROLE 'standalone' has no haproxy in front to use it",
             )
-    return model.Site(
+    return Site(
         siteurl=siteurl,
         scheme=scheme,
         host=host,
         release=release,
         backends=backends,
-        balancer=model.balancer(settings.get("BALANCER")),
+        balancer=hosts.balancer(settings.get("BALANCER")),
         nginx=nginx,
         haproxy=haproxy,
-        redirects=(),
+        redirects=tuple(redirects.from_setting(merged["NGINX_REDIRECTS"])),
     )
-
-
-def deploy_build_path(settings: Mapping[str, Any]) -> Path:
-    """DEPLOY_BUILD_PATH, refused when it is inside (or is) OUTPUT_PATH."""
-    value = settings.get("DEPLOY_BUILD_PATH") or Path.cwd() / "deploy" / "build"
-    path = Path(value).resolve()
-    output = Path(settings["OUTPUT_PATH"]).resolve()
-    if path == output or output in path.parents:
-        raise ServerConfigError(
-            "DEPLOY_BUILD_PATH", str(value), f"a directory outside OUTPUT_PATH ({output})"
-        )
-    return path

@@ -1,0 +1,38 @@
+"""The whole settings model of one build: the server model, page speed and the deploy.
+
+`load` is the one validation path: the settings plugin runs it when Pelican starts, and
+`fab` runs it on the same settings file before it touches a host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import deploy, site, webperf
+
+# Every family's defaults, merged: each default itself lives in its family's module.
+DEFAULTS: dict[str, Any] = {**site.DEFAULTS, **webperf.DEFAULTS, **deploy.DEFAULTS}
+
+
+@dataclass(frozen=True)
+class Model:
+    """Every setting the plugins and the deploy read, validated."""
+
+    site: site.Site
+    webperf: webperf.WebperfSettings
+    deploy: deploy.DeploySettings
+
+
+def load(settings: Mapping[str, Any], base: Path | None = None) -> Model:
+    """Validate every family (NGINX_, HAPROXY_, WEBPERF_, DEPLOY_, BACKENDS, BALANCER, SITEURL);
+    relative paths are taken from `base` (default: the folder pelican runs in). Raises
+    SettingsError naming the first bad setting."""
+    deploy_settings = deploy.deploy_from_settings(settings, base)
+    return Model(
+        site=site.site_from_settings(settings),
+        webperf=webperf.webperf_from_settings(settings, deploy_settings.build_path, base),
+        deploy=deploy_settings,
+    )

@@ -46,7 +46,7 @@ class Script:
 
 def parse_script(name: str, text: str) -> Script:
     """Read a script's header and check it against the line that names `$1`, `$2`, …"""
-    where = f"{FOLDER}/{name}.sh"
+    where = f"deploy/{FOLDER}/{name}.sh"
     lines = text.splitlines()
     if not lines or lines[0] != SHEBANG:
         raise ScriptError(f"{where}: the first line must be {SHEBANG}")
@@ -118,7 +118,7 @@ def script(name: str) -> Script:
     try:
         return SCRIPTS[name]
     except KeyError:
-        raise ScriptError(f"there is no {FOLDER}/{name}.sh") from None
+        raise ScriptError(f"there is no deploy/{FOLDER}/{name}.sh") from None
 
 
 def command(name: str, **arguments: Argument | Sequence[str]) -> str:
@@ -136,7 +136,7 @@ def command(name: str, **arguments: Argument | Sequence[str]) -> str:
         value = arguments[argument]
         listed = isinstance(value, list | tuple)
         if listed != (found.variadic and index == len(found.arguments) - 1):
-            raise TypeError(f"{name}.sh: {argument} must {'' if listed else 'not '}be a list")
+            raise TypeError(f"{name}.sh: {argument} must {'not ' if listed else ''}be a list")
         words += [str(word) for word in value] if isinstance(value, list | tuple) else [str(value)]
     # $0 is the script's name: the shell's own error messages then say which script failed.
     return shlex.join(["sh", "-c", found.text, f"{name}.sh", *words])

@@ -72,6 +72,8 @@ def parse_script(name: str, text: str) -> Script:
     for word in [*arguments, *prints]:
         if not NAME.fullmatch(word):
             raise ScriptError(f"{where}: '{word}' in the header is not a shell variable name")
+        if [*arguments, *prints].count(word) > 1:
+            raise ScriptError(f"{where}: the header names '{word}' twice")
     fixed = arguments[:-1] if variadic else arguments
     assigned = [line for line in lines if ASSIGNMENTS.fullmatch(line.strip())]
     expected = " ".join(f"{argument}=${index}" for index, argument in enumerate(fixed, 1))
@@ -100,14 +102,13 @@ def _sections(where: str, header: list[str]) -> dict[str, list[str]]:
 
 
 def _load() -> dict[str, Script]:
-    folder = resources.files("deploy") / FOLDER
-    return {
-        entry.name.removesuffix(".sh"): parse_script(
-            entry.name.removesuffix(".sh"), entry.read_text(encoding="utf-8")
-        )
-        for entry in sorted(folder.iterdir(), key=lambda entry: entry.name)
-        if entry.name.endswith(".sh")
-    }
+    """Every script in deploy/remote/, checked."""
+    loaded = {}
+    for entry in (resources.files("deploy") / FOLDER).iterdir():
+        if entry.name.endswith(".sh"):
+            name = entry.name.removesuffix(".sh")
+            loaded[name] = parse_script(name, entry.read_text(encoding="utf-8"))
+    return loaded
 
 
 SCRIPTS = _load()

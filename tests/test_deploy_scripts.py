@@ -99,6 +99,7 @@ def test_a_header_names_the_arguments_in_order_and_the_keys_printed() -> None:
         (GOOD.replace("# Arguments:", "# Takes:"), "no '# Arguments:' section"),
         (GOOD.replace("#   root ", "#   root... "), "only the last argument"),
         (GOOD.replace("#   step=<step>", "#   step <step>"), "'step' under '# Prints:'"),
+        (GOOD.replace("#   files... ", "#   id... "), "names 'id' twice"),
         # A blank line ends the header: what follows is not documentation.
         (GOOD.replace("# What it does.\n", "# What it does.\n\n"), "no '# Arguments:' section"),
     ],

@@ -5,22 +5,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Debian packages the tests and benchmarks run for real.
 APT_PACKAGES := nginx libnginx-mod-http-brotli-static haproxy openssh-server openssh-client \
-	rsync brotli chromium curl wrk openssl socat
+	rsync brotli chromium curl wrk openssl socat shellcheck
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The shell scripts under version control (the ones deploy runs on hosts: deploy/remote/).
+SHELL_SCRIPTS = $(shell git ls-files '*.sh')
 
 .PHONY: site test lint debian-packages clean
 
 site: $(VENV)/.site-installed
 	$(BIN)/pelican content --fatal errors
 
-test: $(VENV)/.test-installed debian-packages
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+test: lint
 	$(BIN)/pytest
 
-lint: $(VENV)/.test-installed
+# shellcheck with no file fails: a checkout without git cannot pass for a clean one.
+lint: $(VENV)/.test-installed debian-packages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	shellcheck $(SHELL_SCRIPTS)
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

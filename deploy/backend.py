@@ -11,11 +11,12 @@ from pathlib import Path
 
 from fabric import Config, Connection
 
-from deploy import commands
+from deploy import commands, scripts
 from deploy.errors import DeployError
 from deploy.inventory import Inventory, Precompression
 from deploy.layout import Layout
 from deploy.ssh import describe, run, ssh_command
+from plugins import contract
 from plugins.contract import VHOST
 from plugins.settings.hosts import Backend
 from plugins.webperf.compress import BROTLI_WINDOW
@@ -48,26 +49,19 @@ class Transfer:
 
 def read_state(conn: Connection, backend: Backend) -> BackendState:
     """The live release, the live vhost and the releases on disk."""
-    out = run(conn, commands.read_state(Layout(backend.root)), host=backend.name, step="state")
-    values: dict[str, str] = {}
-    releases: list[str] = []
-    for line in out.stdout.splitlines():
-        key, _, value = line.partition("=")
-        if key == "release":
-            releases.append(value)
-        else:
-            values[key] = value
-    live = values.get("current", "").removeprefix("releases/") or None
-    return BackendState(live, values.get("config") or None, tuple(sorted(releases)))
+    command = scripts.command("read_state", root=backend.root)
+    out = scripts.output("read_state", run(conn, command, host=backend.name, step="state").stdout)
+    live = (out.get("current") or "").removeprefix("releases/") or None
+    return BackendState(live, out.get("config") or None, tuple(sorted(out.every("release"))))
 
 
 def config_digest(conn: Connection, backend: Backend, config_id: str | None) -> str:
     """A checksum of a release's vhost folder ("" when there is none)."""
     if config_id is None:
         return ""
-    path = Layout(backend.root).config(config_id)
-    result = run(conn, commands.directory_digest(path), host=backend.name, step="config digest")
-    return result.stdout.strip()
+    command = scripts.command("directory_digest", path=Layout(backend.root).config(config_id))
+    result = run(conn, command, host=backend.name, step="config digest")
+    return scripts.output("directory_digest", result.stdout).get("digest") or ""
 
 
 def live_files(conn: Connection, backend: Backend, live: str | None) -> set[str]:
@@ -132,18 +126,18 @@ def make_siblings(
     if not siblings:
         return 0
     layout = Layout(backend.root)
-    command = commands.make_siblings(
-        layout.release(release_id),
-        layout.release(live),
-        stamp,
-        precompression.gzip_level,
-        precompression.brotli_quality,
-        BROTLI_WINDOW,
+    command = scripts.command(
+        "make_siblings",
+        new=layout.release(release_id),
+        live=layout.release(live),
+        stamp=stamp,
+        gzip_level=precompression.gzip_level,
+        brotli_quality=precompression.brotli_quality,
+        brotli_window=BROTLI_WINDOW,
     )
     stdin = "".join(f"{path}\n" for path in siblings)
     out = run(conn, command, host=backend.name, step="stage: precompress", stdin=stdin).stdout
-    values = dict(line.partition("=")[::2] for line in out.splitlines())
-    return int(values["made"])
+    return int(scripts.output("make_siblings", out).value("made"))
 
 
 def finish_stage(
@@ -155,7 +149,14 @@ def finish_stage(
     changed: tuple[str, ...],
 ) -> None:
     """Stamp what travelled and carry fingerprinted assets between live and new release."""
-    command = commands.finish_stage(Layout(backend.root), release_id, live, stamp)
+    command = scripts.command(
+        "finish_stage",
+        root=backend.root,
+        id=release_id,
+        live=live or "",
+        stamp=stamp,
+        regex=contract.FINGERPRINTED_FIND_REGEX,
+    )
     stdin = "".join(f"{path}\n" for path in changed)
     run(conn, command, host=backend.name, step="stage: carry assets", stdin=stdin)
 
@@ -167,13 +168,17 @@ def stage_config(
     layout = Layout(backend.root)
     staged = layout.config(release_id) / VHOST
     test_command = commands.fill(backend.nginx_test_command, conf=layout.test_conf)
-    command = commands.stage_config(
-        staged, layout.test_conf, test_main_conf(inventory, staged), test_command
+    command = scripts.command(
+        "stage_config",
+        vhost=staged,
+        test_conf=layout.test_conf,
+        test_conf_text=test_main_conf(inventory, staged),
+        test_command=test_command,
     )
     result = run(conn, command, host=backend.name, step="stage: vhost", stdin=vhost, check=False)
     if result.exited != 0:
-        values = dict(line.partition("=")[::2] for line in result.stdout.splitlines())
-        raise DeployError(backend.name, values.get("step") or "stage: vhost", describe(result))
+        step = scripts.output("stage_config", result.stdout).get("step") or "stage: vhost"
+        raise DeployError(backend.name, step, describe(result))
 
 
 def test_main_conf(inventory: Inventory, vhost: object) -> str:
@@ -196,22 +201,23 @@ def flip_and_check(
 ) -> bool:
     """Switch to a release and its vhost folder, reload nginx if the vhost changed, wait until
     the health file names the release: one SSH round trip. Return whether nginx reloaded."""
-    command = commands.flip_and_check(
-        Layout(backend.root),
-        release_id,
-        config_id,
-        backend.nginx_reload_command,
-        backend.health_url,
-        site_host,
-        math.ceil(timeout),
+    command = scripts.command(
+        "flip",
+        root=backend.root,
+        id=release_id,
+        config=config_id,
+        reload=backend.nginx_reload_command,
+        url=backend.health_url,
+        host=site_host,
+        timeout=math.ceil(timeout),
     )
     result = run(conn, command, host=backend.name, step=f"flip to {release_id}", check=False)
-    values = dict(line.partition("=")[::2] for line in result.stdout.splitlines())
+    out = scripts.output("flip", result.stdout)
     if result.exited == 0:
-        return values.get("reloaded") == "yes"
-    step = values.get("step") or f"flip to {release_id}"
+        return out.get("reloaded") == "yes"
+    step = out.get("step") or f"flip to {release_id}"
     if step == "health check":
-        seen = values.get("seen", "")
+        seen = out.get("seen", "")
         detail = f"{backend.health_url} answered {seen!r} for {timeout:g}s, expected {release_id!r}"
         raise DeployError(backend.name, step, detail)
     raise DeployError(backend.name, step, describe(result))
@@ -219,7 +225,7 @@ def flip_and_check(
 
 def discard(conn: Connection, backend: Backend, release_id: str) -> None:
     """Remove a staged release that never went live, and the assets it lent to the live one."""
-    command = commands.discard(Layout(backend.root), release_id)
+    command = scripts.command("discard", root=backend.root, id=release_id)
     run(conn, command, host=backend.name, step="discard staged release")
 
 

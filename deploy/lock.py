@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 
 from fabric import Connection
 
-from deploy import commands
+from deploy import commands, scripts
 from deploy.errors import DeployError
 from deploy.hosts import Hosts
 from deploy.ssh import run
@@ -43,13 +43,13 @@ def lock_text(purpose: str) -> str:
 
 def inspect(conn: Connection, path: PurePosixPath, host: str) -> HeldLock | None:
     """The lock at `path`, or None when nobody holds it."""
-    out = run(conn, commands.read_lock(path), host=host, step="lock: inspect").stdout
-    if not out.strip():
+    command = scripts.command("read_lock", lock=path)
+    out = scripts.output("read_lock", run(conn, command, host=host, step="lock: inspect").stdout)
+    age = out.get("age")
+    if age is None:
         return None
-    lines = out.strip().splitlines()
-    age = int(lines[-1].removeprefix("age=")) if lines[-1].startswith("age=") else 0
-    holder = " ".join(line for line in lines if not line.startswith("age=")).strip()
-    return HeldLock(holder or "an empty lock file", age)
+    holder = " ".join(out.every("content")).strip()
+    return HeldLock(holder or "an empty lock file", int(age))
 
 
 def acquire(

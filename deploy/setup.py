@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 
 from fabric import Config, Connection
 
-from deploy import commands
+from deploy import commands, scripts
 from deploy.hosts import Hosts
 from deploy.inventory import Inventory
 from deploy.layout import Layout
@@ -34,7 +34,8 @@ def setup(inventory: Inventory, config: Config, progress: Progress) -> None:
     try:
 
         def one(backend: Backend, conn: Connection) -> None:
-            run(conn, commands.require_tools(tools), host=backend.name, step="setup: tools")
+            command = scripts.command("require_tools", tools=tools)
+            run(conn, command, host=backend.name, step="setup: tools")
             layout = Layout(backend.root)
             initial = layout.nginx / INITIAL / VHOST
             steps = [

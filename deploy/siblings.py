@@ -5,7 +5,7 @@ little to reuse in them and they travel almost whole: for a one-post edit, twice
 the release. So for a file the live release already has, its siblings stay out of the
 transfer. The backend hard-links the live sibling when the file did not change, and compresses
 the new file with the build's encoders and settings when it did (see
-commands.MAKE_SIBLINGS_SCRIPT). Only the siblings of files new to the backend travel.
+deploy/remote/make_siblings.sh). Only the siblings of files new to the backend travel.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 
 import brotli
 
-from deploy import commands, siblings
+from deploy import scripts, siblings
 from deploy.inventory import Precompression
 from plugins.webperf.compress import BROTLI_WINDOW, compress_brotli, compress_gzip
 
@@ -50,8 +50,14 @@ def test_only_siblings_of_files_the_live_release_has_are_made_there(tmp_path: Pa
 
 
 def make(new: Path, old: Path, listed: list[str], stamp: int = 1_700_000_000) -> dict[str, str]:
-    command = commands.make_siblings(
-        PurePosixPath(new), PurePosixPath(old), stamp, 9, 11, BROTLI_WINDOW
+    command = scripts.command(
+        "make_siblings",
+        new=PurePosixPath(new),
+        live=PurePosixPath(old),
+        stamp=stamp,
+        gzip_level=9,
+        brotli_quality=11,
+        brotli_window=BROTLI_WINDOW,
     )
     result = subprocess.run(
         command,
@@ -62,7 +68,8 @@ def make(new: Path, old: Path, listed: list[str], stamp: int = 1_700_000_000) ->
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    return dict(line.partition("=")[::2] for line in result.stdout.splitlines())
+    output = scripts.output("make_siblings", result.stdout)
+    return {key: output.value(key) for key in ("linked", "made")}
 
 
 def test_the_script_links_unchanged_and_compresses_changed(tmp_path: Path) -> None:
@@ -114,7 +121,15 @@ def test_the_script_fails_when_a_compressor_fails(tmp_path: Path) -> None:
     old, new = tmp_path / "old", tmp_path / "new"
     write(old, "page.html", TEXT)
     write(new, "page.html", TEXT + b"!")
-    command = commands.make_siblings(PurePosixPath(new), PurePosixPath(old), 0, 9, 11, 99)
+    command = scripts.command(
+        "make_siblings",
+        new=PurePosixPath(new),
+        live=PurePosixPath(old),
+        stamp=0,
+        gzip_level=9,
+        brotli_quality=11,
+        brotli_window=99,
+    )
     result = subprocess.run(
         command, shell=True, input="page.html.br\n", capture_output=True, text=True, check=False
     )
@@ -123,8 +138,11 @@ def test_the_script_fails_when_a_compressor_fails(tmp_path: Path) -> None:
 
 
 def test_setup_names_every_tool_a_backend_lacks() -> None:
-    command = commands.require_tools(["sh", "no-such-tool-a", "gzip", "no-such-tool-b"])
+    command = scripts.command(
+        "require_tools", tools=["sh", "no-such-tool-a", "gzip", "no-such-tool-b"]
+    )
     result = subprocess.run(command, shell=True, capture_output=True, text=True, check=False)
     assert result.returncode == 127
     assert result.stderr == "not installed: no-such-tool-a no-such-tool-b\n"
-    assert subprocess.run(commands.require_tools(["sh"]), shell=True, check=False).returncode == 0
+    only_sh = scripts.command("require_tools", tools=["sh"])
+    assert subprocess.run(only_sh, shell=True, check=False).returncode == 0

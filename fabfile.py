@@ -8,16 +8,16 @@ from fabric import task
 from invoke import Context
 from invoke.exceptions import Exit
 
-from deploy.authoring import PostExistsError, write_new_post
-from deploy.check import check as run_checks
 from deploy.errors import DeployError
-from deploy.hosts import Hosts
+from deploy.hosts.fleet import Hosts
 from deploy.inventory import Inventory, load_inventory
 from deploy.progress import Progress
-from deploy.publish import publish as publish_release
-from deploy.rollback import rollback as roll_back_release
-from deploy.setup import setup as prepare_hosts
-from deploy.status import status as report_status
+from deploy.tasks.check import check as run_checks
+from deploy.tasks.publish import publish as publish_release
+from deploy.tasks.rollback import rollback as roll_back_release
+from deploy.tasks.setup import setup as prepare_hosts
+from deploy.tasks.status import status as report_status
+from plugins.authoring import PostExistsError, write_new_post
 from plugins.settings import SettingsError
 
 HERE = Path(__file__).resolve().parent

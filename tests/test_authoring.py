@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.authoring import PostExistsError, write_new_post
+from plugins.authoring import PostExistsError, write_new_post
 from tests.support.site import REPO, build_site
 
 FAB = Path(sys.executable).parent / "fab"

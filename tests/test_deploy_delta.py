@@ -11,7 +11,7 @@ from pathlib import Path
 import brotli
 import pytest
 
-from deploy.build import release_time
+from deploy.tasks.build import release_time
 from tests.support.deploy_stack import (
     FAB,
     BackendNode,

@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from deploy import scripts
+from deploy.hosts import scripts
 from tests.support.site import REPO
 
 SCRIPT_FOLDER = REPO / "deploy" / scripts.FOLDER

@@ -9,8 +9,9 @@ from pathlib import Path, PurePosixPath
 
 import brotli
 
-from deploy import scripts, siblings
+from deploy.hosts import scripts
 from deploy.inventory import Precompression
+from deploy.release import siblings
 from plugins.webperf.compress import BROTLI_WINDOW, compress_brotli, compress_gzip
 
 PRECOMPRESSION = Precompression(frozenset({"html", "xml"}), 9, 11)

@@ -10,7 +10,7 @@ import pytest
 from fabric import Config, Connection
 
 from deploy.errors import DeployError
-from deploy.ssh import run
+from deploy.hosts.ssh import run
 from tests.support.sshd import Sshd, start_sshd, stop_sshd
 
 pytestmark = pytest.mark.servers

@@ -366,3 +366,74 @@ def test_socket_paths_fit_haproxy():
     assert site.backends[0].socket == longest
     balancer = {**BASE_SETTINGS["BALANCER"], "runtime_socket": longest + "x"}
     assert "BALANCER['runtime_socket']" in error_for(BALANCER=balancer)
+
+
+# --- accepted, then broken: values the real binaries refused, now refused here -------------
+
+
+def test_an_ipv4_mapped_ipv6_address_is_refused_naming_its_ipv4_form():
+    message = error_for(BACKENDS=_backend(address="::ffff:10.0.0.11"))
+    assert "BACKENDS[0]['address']" in message and "(10.0.0.11)" in message
+    assert "HAPROXY_STATS_ADDRESS" in error_for(
+        HAPROXY_STATS_USER=STATS_USER,
+        HAPROXY_STATS_PASSWORD=STATS_PASSWORD,
+        HAPROXY_STATS_ADDRESS="::ffff:127.0.0.1",
+    )
+    assert make_site(BACKENDS=_backend(address="2001:db8::1")).backends[0].address == "2001:db8::1"
+
+
+def test_standalone_tls_port_cannot_be_a_backend_http_port():
+    message = error_for(NGINX_ROLE="standalone", NGINX_HTTPS_PORT=80)
+    assert message.startswith("NGINX_HTTPS_PORT = 80 is not allowed")
+    assert "BACKENDS[0]['port']" in message
+    # Behind haproxy nginx has no TLS listener: the same number is harmless there.
+    assert make_site(NGINX_HTTPS_PORT=80).nginx.https_port == 80
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"HAPROXY_HTTPS_PORT": 80}, "HAPROXY_HTTPS_PORT = 80"),
+        ({"HAPROXY_STATS_PORT": 443}, "HAPROXY_STATS_PORT = 443"),
+        ({"HAPROXY_STATS_PORT": 80, "HAPROXY_BIND_ADDRESS": "127.0.0.1"}, "HAPROXY_STATS_PORT"),
+    ],
+)
+def test_haproxy_listeners_never_share_an_address_and_port(overrides, named):
+    stats = {"HAPROXY_STATS_USER": STATS_USER, "HAPROXY_STATS_PASSWORD": STATS_PASSWORD}
+    message = error_for(**stats, **overrides)
+    assert message.startswith(named) and "uses it" in message
+
+
+def test_haproxy_listeners_on_different_addresses_may_share_a_port():
+    site = make_site(
+        HAPROXY_STATS_USER=STATS_USER,
+        HAPROXY_STATS_PASSWORD=STATS_PASSWORD,
+        HAPROXY_BIND_ADDRESS="10.0.0.10",
+        HAPROXY_STATS_PORT=80,
+    )
+    assert site.haproxy.stats is not None and site.haproxy.stats.port == 80
+
+
+def test_stats_passwords_longer_than_openssl_hashes_are_refused():
+    long_password = "p" * 257
+    message = error_for(HAPROXY_STATS_USER=STATS_USER, HAPROXY_STATS_PASSWORD=long_password)
+    assert "at most 256 bytes" in message and long_password not in message
+    # Multi-byte characters count in bytes, as openssl reads them.
+    assert "at most 256 bytes" in error_for(
+        HAPROXY_STATS_USER=STATS_USER, HAPROXY_STATS_PASSWORD="é" * 129
+    )
+
+
+@pytest.mark.parametrize("password", ["x" * 12, "ü-" * 64, "q" * 256])
+def test_the_stored_hash_matches_the_whole_password(password):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt  # an independent SHA-512 crypt: glibc's, not openssl's
+
+    site = make_site(HAPROXY_STATS_USER=STATS_USER, HAPROXY_STATS_PASSWORD=password)
+    assert site.haproxy.stats is not None
+    stored = site.haproxy.stats.password_hash
+    assert crypt.crypt(password, stored) == stored
+    assert crypt.crypt(password[:-1], stored) != stored

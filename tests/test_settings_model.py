@@ -32,7 +32,7 @@ def test_every_plugin_file_is_loaded_once_by_pelican_and_deploy(tmp_path: Path) 
             "DEPLOY_BUILD_PATH": {str(tmp_path / "build")!r},
         }})
         Pelican(settings).run()
-        import deploy.inventory, deploy.publish
+        import deploy.inventory, deploy.tasks.publish
         deploy.inventory.load_inventory(Path("pelicanconf.py").resolve())
         plugins = Path("plugins").resolve()
         files = collections.Counter(

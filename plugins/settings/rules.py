@@ -64,7 +64,25 @@ def ip_address(where: str, value: object) -> str:
     ip = _ip(value)
     if ip is None:
         raise SettingsError(where, value, "an IPv4 or IPv6 address")
+    mapped = ipaddress.ip_address(ip).version == 6 and ipaddress.IPv6Address(ip).ipv4_mapped
+    if mapped:
+        # nginx cannot bind an IPv4-mapped address; the IPv4 form means the same host.
+        raise SettingsError(where, value, f"the IPv4 address itself ({mapped})")
     return ip
+
+
+def distinct_ports(where: str, bound: Mapping[str, tuple[str, int]]) -> None:
+    """Refuse two listeners of `bound` ({setting: (address, port)}) on one address and port;
+    the address "*" overlaps every address."""
+    seen: dict[tuple[str, int], str] = {}
+    for name, (address, number) in bound.items():
+        for (other_address, other_port), other in seen.items():
+            overlap = "*" in (address, other_address) or address == other_address
+            if overlap and number == other_port:
+                raise SettingsError(
+                    name, number, f"a port no other {where} listener uses ({other} uses it)"
+                )
+        seen[(address, number)] = name
 
 
 def port(where: str, value: object) -> int:

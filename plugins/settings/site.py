@@ -183,6 +183,8 @@ DEFAULTS: dict[str, Any] = {
 _PROFILES = ("intermediate", "modern")
 _PAGESPEED_LEVELS = ("PassThrough", "CoreFilters", "OptimizeForBandwidth")
 _MIN_PASSWORD = 12
+# `openssl passwd` hashes only the first 256 bytes: a longer password would never log in.
+_MAX_PASSWORD_BYTES = 256
 
 
 def _stats(merged: Mapping[str, Any]) -> Stats | None:
@@ -212,6 +214,12 @@ def _stats(merged: Mapping[str, Any]) -> Stats | None:
             "HAPROXY_STATS_PASSWORD",
             f"<hidden, {len(password)} characters>",
             f"at least {_MIN_PASSWORD} characters",
+        )
+    if len(password.encode()) > _MAX_PASSWORD_BYTES:
+        raise SettingsError(
+            "HAPROXY_STATS_PASSWORD",
+            f"<hidden, {len(password.encode())} bytes>",
+            f"at most {_MAX_PASSWORD_BYTES} bytes (openssl passwd ignores the rest)",
         )
     return Stats(
         address=rules.ip_address("HAPROXY_STATS_ADDRESS", merged["HAPROXY_STATS_ADDRESS"]),
@@ -306,7 +314,7 @@ def _nginx(merged: Mapping[str, Any], host: str) -> Nginx:
 
 def _haproxy(merged: Mapping[str, Any]) -> Haproxy:
     bind = merged["HAPROXY_BIND_ADDRESS"]
-    return Haproxy(
+    haproxy = Haproxy(
         version=rules.version("HAPROXY_VERSION", merged["HAPROXY_VERSION"]),
         topology=rules.choice("HAPROXY_TOPOLOGY", merged["HAPROXY_TOPOLOGY"], ("http", "tcp")),
         bind_address="*" if bind == "*" else rules.ip_address("HAPROXY_BIND_ADDRESS", bind),
@@ -318,6 +326,14 @@ def _haproxy(merged: Mapping[str, Any]) -> Haproxy:
         npn=rules.boolean("HAPROXY_NPN", merged["HAPROXY_NPN"]),
         stats=_stats(merged),
     )
+    listeners = {
+        "HAPROXY_HTTP_PORT": (haproxy.bind_address, haproxy.http_port),
+        "HAPROXY_HTTPS_PORT": (haproxy.bind_address, haproxy.https_port),
+    }
+    if haproxy.stats is not None:
+        listeners["HAPROXY_STATS_PORT"] = (haproxy.stats.address, haproxy.stats.port)
+    rules.distinct_ports("haproxy", listeners)
+    return haproxy
 
 
 def _siteurl(value: object) -> tuple[str, str, str]:
@@ -371,6 +387,12 @@ def site_from_settings(settings: Mapping[str, Any]) -> Site:
     nginx = _nginx(merged, host)
     backends = hosts.backends(settings.get("BACKENDS"), tcp=haproxy.topology == "tcp")
     for index, backend in enumerate(backends):
+        if nginx.role == "standalone" and nginx.https_port == backend.port:
+            raise SettingsError(
+                "NGINX_HTTPS_PORT",
+                nginx.https_port,
+                f"a port other than BACKENDS[{index}]['port'], where plain HTTP redirects",
+            )
         if backend.socket is not None and nginx.role == "standalone":
             raise SettingsError(
                 f"BACKENDS[{index}]['socket']",

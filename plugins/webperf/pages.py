@@ -183,60 +183,77 @@ def _size_image(
     return attributes + extra, source_tag
 
 
-def rewrite_markup(text: str, referrer: str, context: Context) -> tuple[str, int]:
-    """A page with its references fingerprinted and its images sized; and the image count."""
-    images = 0
+class _MarkupRewriter:
+    """Rewrites one page's tags, one regex match at a time; counts the images it sizes."""
 
-    def attributes_of(raw: str) -> tuple[Attributes, bool]:
+    def __init__(self, referrer: str, context: Context) -> None:
+        self.referrer, self.context = referrer, context
+        self.images = 0
+
+    def attributes_of(self, raw: str) -> tuple[Attributes, bool]:
+        """A tag's attributes with their references rewritten, and whether any changed."""
         attributes = parse_attributes(raw)
         changed = False
         for index, (key, value) in enumerate(attributes):
-            if value is None:
-                continue
-            if key in URL_ATTRIBUTES:
-                new = rewrite_url(value, referrer, context)
-            elif key in SRCSET_ATTRIBUTES:
-                new = rewrite_srcset(value, referrer, context)
-            elif key == "style":
-                new = rewrite_css(value, referrer, context)
-            elif key == "content" and value.startswith(("http://", "https://", "/")):
-                new = rewrite_url(value, referrer, context)
-            else:
-                continue
-            if new != value:
+            new = None if value is None else self.rewrite_value(key, value)
+            if new is not None and new != value:
                 attributes[index] = (key, new)
                 changed = True
         return attributes, changed
 
-    def replace(match: re.Match[str]) -> str:
-        nonlocal images
-        if match["raw"]:
-            name = match["raw"]
-            attributes, changed = attributes_of(match["raw_attrs"])
-            body = match["body"]
-            if name.lower() == "style":
-                body = rewrite_css(body, referrer, context)
-            if not changed and body == match["body"]:
-                return match[0]
-            opening = match[0][: match.start("body") - match.start()]
-            head = render_tag(name, attributes) if changed else opening
-            return f"{head}{body}</{name}>"
-        if not match["name"]:
+    def rewrite_value(self, key: str, value: str) -> str | None:
+        """An attribute's value rewritten, or None for an attribute that names no file."""
+        if key in URL_ATTRIBUTES:
+            return rewrite_url(value, self.referrer, self.context)
+        if key in SRCSET_ATTRIBUTES:
+            return rewrite_srcset(value, self.referrer, self.context)
+        if key == "style":
+            return rewrite_css(value, self.referrer, self.context)
+        if key == "content" and value.startswith(("http://", "https://", "/")):
+            return rewrite_url(value, self.referrer, self.context)
+        return None
+
+    def raw_element(self, match: re.Match[str]) -> str:
+        """<style> and <script>: the tag's attributes, and a stylesheet's body."""
+        name = match["raw"]
+        attributes, changed = self.attributes_of(match["raw_attrs"])
+        body = match["body"]
+        if name.lower() == "style":
+            body = rewrite_css(body, self.referrer, self.context)
+        if not changed and body == match["body"]:
             return match[0]
-        name = match["name"].lower()
-        attributes, changed = attributes_of(match["attrs"])
-        if name != "img":
-            return render_tag(match["name"], attributes) if changed else match[0]
+        opening = match[0][: match.start("body") - match.start()]
+        head = render_tag(name, attributes) if changed else opening
+        return f"{head}{body}</{name}>"
+
+    def image(self, match: re.Match[str], attributes: Attributes) -> str:
+        """An <img> sized (and given a <picture> with variants) and renamed."""
         # The original src is what the image's size is looked up by: size before renaming.
         original = parse_attributes(match["attrs"])
-        sized, source_tag = _size_image(original, referrer, context, first=images == 0)
-        images += 1
+        sized, source_tag = _size_image(
+            original, self.referrer, self.context, first=self.images == 0
+        )
+        self.images += 1
         renamed = dict(attributes)
         final = [(key, renamed.get(key, value)) for key, value in sized]
         tag = render_tag("img", final)
         return f"<picture>{source_tag}{tag}</picture>" if source_tag else tag
 
-    return _TOKEN.sub(replace, text), images
+    def __call__(self, match: re.Match[str]) -> str:
+        if match["raw"]:
+            return self.raw_element(match)
+        if not match["name"]:
+            return match[0]
+        attributes, changed = self.attributes_of(match["attrs"])
+        if match["name"].lower() == "img":
+            return self.image(match, attributes)
+        return render_tag(match["name"], attributes) if changed else match[0]
+
+
+def rewrite_markup(text: str, referrer: str, context: Context) -> tuple[str, int]:
+    """A page with its references fingerprinted and its images sized; and the image count."""
+    rewriter = _MarkupRewriter(referrer, context)
+    return _TOKEN.sub(rewriter, text), rewriter.images
 
 
 def process_page(path: Path, referrer: str, context: Context) -> PageOutcome:

@@ -11,9 +11,9 @@ from typing import TypeVar
 from fabric import Config, Connection
 
 from deploy.errors import DeployError
+from deploy.hosts.ssh import connect
 from deploy.inventory import Inventory
-from deploy.layout import Layout
-from deploy.ssh import connect
+from deploy.release.layout import Layout
 from plugins.settings.hosts import Backend
 
 T = TypeVar("T")

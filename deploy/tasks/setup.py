@@ -14,12 +14,13 @@ from pathlib import PurePosixPath
 
 from fabric import Config, Connection
 
-from deploy import commands, scripts
-from deploy.hosts import Hosts
+from deploy.hosts import scripts
+from deploy.hosts.fleet import Hosts
+from deploy.hosts.ssh import run
 from deploy.inventory import Inventory
-from deploy.layout import Layout
 from deploy.progress import Progress
-from deploy.ssh import run
+from deploy.release import commands
+from deploy.release.layout import Layout
 from plugins.contract import VHOST
 from plugins.settings.hosts import Backend
 
@@ -29,7 +30,7 @@ INITIAL = "initial"
 def setup(inventory: Inventory, config: Config, progress: Progress) -> None:
     """Create what a first publish expects on every host."""
     hosts = Hosts.open(inventory, config)
-    # rsync receives releases; gzip and brotli recompress changed files (deploy/siblings.py).
+    # rsync receives releases; gzip and brotli recompress changed files (deploy/release/siblings.py).
     tools = ["rsync", "gzip", "brotli"] if inventory.precompression else ["rsync"]
     try:
 

@@ -1,4 +1,4 @@
-"""Where things live on a backend, under its root (see DESIGN.md, "The remote layout")."""
+"""Where things live on a backend, under its root (docs/ARCHITECTURE.md, "The remote layout")."""
 
 from __future__ import annotations
 

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 
 from fabric import Config, Connection
 
-from deploy import backend as remote
-from deploy import haproxy, lock, siblings
-from deploy.build import build, new_release_id, release_time
 from deploy.errors import DeployError
-from deploy.hosts import Hosts
+from deploy.hosts.fleet import Hosts
 from deploy.inventory import Inventory
-from deploy.preview import preview
 from deploy.progress import Progress
-from deploy.rolling import Target, flip_one, roll_back
+from deploy.release import backend as remote
+from deploy.release import haproxy, lock, siblings
+from deploy.release.rolling import Target, flip_one, roll_back
+from deploy.tasks.build import build, new_release_id, release_time
+from deploy.tasks.dry_run import preview
 from plugins import contract
 from plugins.settings.hosts import Backend
 

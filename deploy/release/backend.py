@@ -11,11 +11,12 @@ from pathlib import Path
 
 from fabric import Config, Connection
 
-from deploy import commands, scripts
 from deploy.errors import DeployError
+from deploy.hosts import scripts
+from deploy.hosts.ssh import describe, run, ssh_command
 from deploy.inventory import Inventory, Precompression
-from deploy.layout import Layout
-from deploy.ssh import describe, run, ssh_command
+from deploy.release import commands
+from deploy.release.layout import Layout
 from plugins import contract
 from plugins.contract import VHOST
 from plugins.settings.hosts import Backend

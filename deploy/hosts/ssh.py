@@ -14,7 +14,7 @@ from invoke.runners import Result
 from paramiko import Transport
 
 from deploy.errors import DeployError
-from deploy.remote_shell import RemoteShell
+from deploy.hosts.remote_shell import RemoteShell
 from plugins.settings.hosts import SshTarget
 
 log = logging.getLogger(__name__)

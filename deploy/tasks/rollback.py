@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fabric import Config
 
-from deploy import backend as remote
-from deploy import lock
 from deploy.errors import DeployError
-from deploy.hosts import Hosts
+from deploy.hosts.fleet import Hosts
 from deploy.inventory import Inventory
-from deploy.layout import check_release_id
 from deploy.progress import Progress
-from deploy.rolling import Target, flip_one
+from deploy.release import backend as remote
+from deploy.release import lock
+from deploy.release.layout import check_release_id
+from deploy.release.rolling import Target, flip_one
 
 
 def rollback(

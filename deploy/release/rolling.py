@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from deploy import backend as remote
-from deploy import haproxy
 from deploy.errors import DeployError
-from deploy.hosts import Hosts
+from deploy.hosts.fleet import Hosts
 from deploy.progress import Progress
+from deploy.release import backend as remote
+from deploy.release import haproxy
 from plugins.settings.hosts import Backend
 
 log = logging.getLogger(__name__)

@@ -8,13 +8,13 @@ import subprocess
 
 from fabric import Connection
 
-from deploy import backend as remote
-from deploy import commands, haproxy, siblings
 from deploy.errors import DeployError
-from deploy.hosts import Hosts
-from deploy.layout import Layout
+from deploy.hosts.fleet import Hosts
+from deploy.hosts.ssh import run, ssh_command
 from deploy.progress import Progress
-from deploy.ssh import run, ssh_command
+from deploy.release import backend as remote
+from deploy.release import commands, haproxy, siblings
+from deploy.release.layout import Layout
 from plugins import contract
 from plugins.settings.hosts import Backend
 

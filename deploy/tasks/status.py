@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fabric import Connection
 
-from deploy import backend as remote
-from deploy import haproxy
-from deploy.hosts import Hosts
+from deploy.hosts.fleet import Hosts
+from deploy.release import backend as remote
+from deploy.release import haproxy
 from plugins.settings.hosts import Backend
 
 

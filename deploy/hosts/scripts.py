@@ -58,17 +58,8 @@ def parse_script(name: str, text: str) -> Script:
     sections = _sections(where, header)
     if "Arguments" not in sections:
         raise ScriptError(f"{where}: the header has no '# Arguments:' section")
-    names = sections["Arguments"]
-    if any(name.endswith("...") for name in names[:-1]):
-        raise ScriptError(f"{where}: only the last argument can take many words (`name...`)")
-    variadic = bool(names) and names[-1].endswith("...")
-    arguments = tuple(name.removesuffix("...") for name in names)
-    prints = []
-    for entry in sections.get("Prints", []):
-        key, equals, _ = entry.partition("=")
-        if not equals:
-            raise ScriptError(f"{where}: '{entry}' under '# Prints:' is not key=<value>")
-        prints.append(key)
+    arguments, variadic = _arguments(where, sections["Arguments"])
+    prints = _prints(where, sections.get("Prints", []))
     for word in [*arguments, *prints]:
         if not NAME.fullmatch(word):
             raise ScriptError(f"{where}: '{word}' in the header is not a shell variable name")
@@ -81,6 +72,25 @@ def parse_script(name: str, text: str) -> Script:
         found = " | ".join(assigned) or "no such line"
         raise ScriptError(f"{where}: the header's arguments need '{expected}', found: {found}")
     return Script(name, text, arguments, frozenset(prints), variadic)
+
+
+def _arguments(where: str, names: list[str]) -> tuple[tuple[str, ...], bool]:
+    """The argument names in order, and whether the last takes many words (`name...`)."""
+    if any(name.endswith("...") for name in names[:-1]):
+        raise ScriptError(f"{where}: only the last argument can take many words (`name...`)")
+    variadic = bool(names) and names[-1].endswith("...")
+    return tuple(name.removesuffix("...") for name in names), variadic
+
+
+def _prints(where: str, entries: list[str]) -> list[str]:
+    """The keys of the `key=<value>` lines a script prints."""
+    keys = []
+    for entry in entries:
+        key, equals, _ = entry.partition("=")
+        if not equals:
+            raise ScriptError(f"{where}: '{entry}' under '# Prints:' is not key=<value>")
+        keys.append(key)
+    return keys
 
 
 def _sections(where: str, header: list[str]) -> dict[str, list[str]]:

@@ -15,10 +15,11 @@ from pathlib import PurePosixPath
 
 from fabric import Connection
 
-from deploy import commands, scripts
 from deploy.errors import DeployError
-from deploy.hosts import Hosts
-from deploy.ssh import run
+from deploy.hosts import scripts
+from deploy.hosts.fleet import Hosts
+from deploy.hosts.ssh import run
+from deploy.release import commands
 
 log = logging.getLogger(__name__)
 

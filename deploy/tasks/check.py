@@ -7,8 +7,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from deploy.backend import test_main_conf
 from deploy.inventory import Inventory
+from deploy.release.backend import test_main_conf
 from plugins import contract
 
 

@@ -12,9 +12,9 @@ from pathlib import PurePosixPath
 
 from fabric import Connection
 
-from deploy import commands
 from deploy.errors import DeployError
-from deploy.ssh import run
+from deploy.hosts.ssh import run
+from deploy.release import commands
 from plugins.settings.hosts import Balancer
 
 log = logging.getLogger(__name__)

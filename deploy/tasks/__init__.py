@@ -1,0 +1,1 @@
+"""What each fab task does, on the workstation: the logic behind fabfile.py."""

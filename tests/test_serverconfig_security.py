@@ -10,7 +10,13 @@ import pytest
 
 from plugins.serverconfig import haproxy, nginx, security
 from tests.support import servers
-from tests.support.serverconfig import local_settings, make_site, render, write_files
+from tests.support.serverconfig import (
+    check_haproxy,
+    local_settings,
+    make_site,
+    render,
+    write_files,
+)
 
 HSTS = "max-age=63072000; includeSubDomains"
 CLASSIC = "X25519:prime256v1:secp384r1"
@@ -142,3 +148,16 @@ def test_haproxys_own_503_carries_hsts(tmp_path):
         servers.stop(process)
     assert result.split()[1] == "503", result
     assert f"strict-transport-security: {HSTS.lower()}" in result.lower(), result
+
+
+@pytest.mark.servers
+def test_an_ipv6_backend_behind_sockets_is_health_checked_in_brackets(tmp_path):
+    # Found by the cross-setting property: haproxy refused `addr ::1` ("invalid address").
+    pem = servers.self_signed_pem(tmp_path / "tls", ["blog.example.org"])
+    settings = local_settings(tmp_path, pem, sockets=True, HAPROXY_TOPOLOGY="tcp")
+    settings["BACKENDS"] = [{**b, "address": "::1"} for b in settings["BACKENDS"]]
+    site = make_site(**settings)
+    port = site.backends[0].port
+    assert f"check addr [::1] port {port} send-proxy" in haproxy.config(site)
+    result = check_haproxy(site, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr

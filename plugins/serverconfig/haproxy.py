@@ -92,7 +92,9 @@ def _server(site: Site, backend: Backend, port: int, socket: str | None) -> str:
         if socket is None:
             line += f" port {backend.port}"
         elif port != backend.port:
-            line += f" addr {backend.address} port {backend.port}"
+            # host_port's brackets: haproxy reads a bare IPv6 `addr` up to its last colon.
+            address = host_port(backend.address, 0).rsplit(":", 1)[0]
+            line += f" addr {address} port {backend.port}"
         if site.real_ip == "proxy_protocol":
             line += " send-proxy check-send-proxy"
     return line

@@ -1,14 +1,16 @@
-"""Every output for Debian's versions passes the real `nginx -t` and `haproxy -c`, and every
-nginx output survives a crossplane parse → build → parse round trip."""
+"""Every output for Debian's versions passes the real `nginx -t` and `haproxy -c` (Debian 12's
+nginx 1.22 and haproxy 2.6, and Debian 13's nginx 1.26 and haproxy 3.0 for those branches), and
+every nginx output survives a crossplane parse → build → parse round trip."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import crossplane
 import pytest
 
-from tests.support import servers
+from tests.support import servers, trixie
 from tests.support.serverconfig import (
     GOLDEN_CASES,
     REDIRECTS,
@@ -61,6 +63,27 @@ HAPROXY_VARIANTS = {
 }
 
 
+# Debian 13's branches: every variant above, plus what only they can do.
+NEWER_NGINX_VARIANTS = {
+    **{name: {"NGINX_VERSION": "1.26", **v} for name, v in NGINX_VARIANTS.items()},
+    "standalone-http3-to-bare": {
+        "NGINX_VERSION": "1.26",
+        "NGINX_ROLE": "standalone",
+        "NGINX_HTTP3": True,
+        "SITEURL": "https://www.blog.example.org",
+        "NGINX_WWW_REDIRECT": "to-bare",
+    },
+}
+NEWER_HAPROXY_VARIANTS = {
+    name: {"HAPROXY_VERSION": "3.0", **v} for name, v in HAPROXY_VARIANTS.items()
+}
+
+
+@pytest.fixture(scope="module")
+def newer():
+    return trixie.binaries()
+
+
 @pytest.fixture(scope="module")
 def pem(tmp_path_factory):
     return servers.self_signed_pem(tmp_path_factory.mktemp("tls"), ["blog.example.org"])
@@ -87,6 +110,49 @@ def test_haproxy_accepts_config(name, tmp_path, pem):
     assert result.returncode == 0, result.stdout + result.stderr
     # -c -q stays quiet unless something is wrong; warnings are a smell too.
     assert "WARNING" not in result.stdout + result.stderr
+
+
+@pytest.mark.servers
+def test_newer_binaries_are_debian_13s(newer):
+    nginx = subprocess.run([*newer.nginx, "-V"], capture_output=True, text=True, timeout=60)
+    assert nginx.stderr.startswith("nginx version: nginx/1.26."), nginx.stderr
+    assert "--with-http_v3_module" in nginx.stderr
+    assert "running with OpenSSL 3.5." in nginx.stderr
+    haproxy = subprocess.run([*newer.haproxy, "-vv"], capture_output=True, text=True, timeout=60)
+    assert haproxy.stdout.startswith("HAProxy version 3.0."), haproxy.stdout
+    assert "Running on OpenSSL version : OpenSSL 3.5." in haproxy.stdout
+
+
+@pytest.mark.servers
+@pytest.mark.parametrize("name", sorted(NEWER_NGINX_VARIANTS))
+def test_nginx_1_26_accepts_vhosts(name, tmp_path, pem, newer):
+    site = make_site(REDIRECTS, **_settings(tmp_path, pem, NEWER_NGINX_VARIANTS[name]))
+    result = check_nginx(site, tmp_path, newer=newer)
+    assert result.returncode == 0, result.stderr
+    text = next((tmp_path / "build").glob("nginx/*/site.conf")).read_text()
+    if site.nginx.role == "standalone":
+        assert "    http2 on;" in text and "X25519MLKEM768:" in text
+    assert ("quic reuseport;" in text) == site.nginx.http3
+
+
+@pytest.mark.servers
+@pytest.mark.parametrize("name", sorted(NEWER_HAPROXY_VARIANTS))
+def test_haproxy_3_0_accepts_config(name, tmp_path, pem, newer):
+    site = make_site(REDIRECTS, **_settings(tmp_path, pem, NEWER_HAPROXY_VARIANTS[name]))
+    result = check_haproxy(site, tmp_path, newer=newer)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "WARNING" not in result.stdout + result.stderr
+    text = (tmp_path / "build" / "haproxy" / "haproxy.cfg").read_text()
+    assert "ssl-default-bind-curves X25519MLKEM768:" in text
+
+
+@pytest.mark.servers
+def test_debian_12s_binaries_refuse_what_only_the_newer_ones_know(tmp_path, pem):
+    # The newer binaries above check something the default ones could not.
+    site = make_site(**_settings(tmp_path, pem, NEWER_NGINX_VARIANTS["standalone-modern"]))
+    assert check_nginx(site, tmp_path / "nginx").returncode != 0
+    site = make_site(**_settings(tmp_path, pem, NEWER_HAPROXY_VARIANTS["http-stats"]))
+    assert check_haproxy(site, tmp_path / "haproxy").returncode != 0
 
 
 @pytest.mark.servers

@@ -30,7 +30,7 @@ INITIAL = "initial"
 def setup(inventory: Inventory, config: Config, progress: Progress) -> None:
     """Create what a first publish expects on every host."""
     hosts = Hosts.open(inventory, config)
-    # rsync receives releases; gzip and brotli recompress changed files (deploy/release/siblings.py).
+    # rsync receives releases; gzip and brotli recompress changed files (release/siblings.py).
     tools = ["rsync", "gzip", "brotli"] if inventory.precompression else ["rsync"]
     try:
 

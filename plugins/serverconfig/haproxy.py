@@ -6,9 +6,14 @@ from plugins import contract
 from plugins.settings.hosts import Backend, host_port
 from plugins.settings.site import Site
 
-from .nginx import INTERMEDIATE_CIPHERS, header
-
-TLS13_SUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+from .nginx import header
+from .security import (
+    HSTS,
+    INTERMEDIATE_CIPHERS,
+    TLS13_SUITES,
+    haproxy_openssl,
+    key_exchange_groups,
+)
 
 
 def _h2_protocol(site: Site) -> str:
@@ -27,6 +32,9 @@ def _global(site: Site) -> list[str]:
         # Lets the next master take over the listening sockets: reloads drop nothing.
         socket += " expose-fd listeners"
     lines = ["global", "    log /dev/log local0", f"    {socket}", "    stats timeout 30s"]
+    if version >= (2, 2, 0):
+        # (1.8 to 2.1 take the list on each bind line; before 1.8 haproxy offers prime256v1.)
+        lines.append(f"    ssl-default-bind-curves {_curves(site)}")
     if haproxy.tls_profile == "intermediate":
         lines.append(f"    ssl-default-bind-ciphers {INTERMEDIATE_CIPHERS}")
     if version >= (1, 9, 0):
@@ -88,7 +96,9 @@ def _server(site: Site, backend: Backend, port: int, socket: str | None) -> str:
         if socket is None:
             line += f" port {backend.port}"
         elif port != backend.port:
-            line += f" addr {backend.address} port {backend.port}"
+            # host_port's brackets: haproxy reads a bare IPv6 `addr` up to its last colon.
+            address = host_port(backend.address, 0).rsplit(":", 1)[0]
+            line += f" addr {address} port {backend.port}"
         if site.real_ip == "proxy_protocol":
             line += " send-proxy check-send-proxy"
     return line
@@ -99,6 +109,18 @@ def _alpn(site: Site) -> str:
     text = f"alpn {protocols}"
     if site.haproxy.npn:
         text += f" npn {protocols}"
+    return text
+
+
+def _curves(site: Site) -> str:
+    return key_exchange_groups(haproxy_openssl(site.haproxy.version))
+
+
+def _tls_bind(site: Site) -> str:
+    """`ssl crt … alpn …` for the https bind line."""
+    text = f"ssl crt {site.haproxy.pem} {_alpn(site)}"
+    if (1, 8, 0) <= site.haproxy.version < (2, 2, 0):
+        text += f" curves {_curves(site)}"
     return text
 
 
@@ -119,10 +141,15 @@ def _http_topology(site: Site) -> list[str]:
         "",
         "frontend fe_https",
         "    mode http",
-        f"    bind {_bind(site, haproxy.https_port)} ssl crt {haproxy.pem} {_alpn(site)}",
+        f"    bind {_bind(site, haproxy.https_port)} {_tls_bind(site)}",
         "    option httplog",
         "    http-request set-header X-Forwarded-Proto https",
     ]
+    if version >= (2, 2, 0) and site.scheme == "https":
+        # nginx sends HSTS with its replies; this also covers the ones haproxy makes itself
+        # (503, 504, denials), which http-response would not. (Not a 400 for a request it
+        # cannot parse: its HTTP/1 layer sends that as fixed text nothing can amend.)
+        lines.append(f'    http-after-response set-header Strict-Transport-Security "{HSTS}"')
     if version >= (2, 6, 0):
         # On a reload the old process otherwise closes idle kept-alive client connections,
         # racing a request the client is sending on one; this answers it with a close.
@@ -163,7 +190,7 @@ def _tcp_topology(site: Site) -> list[str]:
         "",
         "frontend fe_https",
         "    mode tcp",
-        f"    bind {_bind(site, haproxy.https_port)} ssl crt {haproxy.pem} {_alpn(site)}",
+        f"    bind {_bind(site, haproxy.https_port)} {_tls_bind(site)}",
         "    option tcplog",
         f"    use_backend be_h2 if {route}",
         "    default_backend be_http1",

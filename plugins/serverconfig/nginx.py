@@ -6,23 +6,15 @@ from plugins import contract
 from plugins.settings.hosts import Backend, host_port
 from plugins.settings.site import Site
 
-# Mozilla's intermediate profile (v5.7) without the DHE suites: those need an ssl_dhparam
-# file we do not ship, and every client that could use them also speaks ECDHE.
-INTERMEDIATE_CIPHERS = ":".join(
-    [
-        "ECDHE-ECDSA-AES128-GCM-SHA256",
-        "ECDHE-RSA-AES128-GCM-SHA256",
-        "ECDHE-ECDSA-AES256-GCM-SHA384",
-        "ECDHE-RSA-AES256-GCM-SHA384",
-        "ECDHE-ECDSA-CHACHA20-POLY1305",
-        "ECDHE-RSA-CHACHA20-POLY1305",
-    ]
+from .security import (
+    CONTENT_SECURITY_POLICY,
+    HSTS,
+    INTERMEDIATE_CIPHERS,
+    PERMISSIONS_POLICY,
+    key_exchange_groups,
+    nginx_openssl,
 )
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-)
-HSTS_MAX_AGE = 63072000
+
 # Types whose responses get "; charset=utf-8" (text/html always does).
 CHARSET_TYPES = (
     "text/css text/plain text/xml application/javascript application/json "
@@ -84,15 +76,25 @@ def _listens(site: Site, backend: Backend, *, primary: bool = True) -> list[str]
     return result
 
 
+def _always(site: Site) -> str:
+    """`always` puts a header on every status (404s, redirects) from nginx 1.7.5 on."""
+    return " always" if site.nginx.version >= (1, 7, 5) else ""
+
+
+def _hsts(site: Site, out: _Block) -> None:
+    if site.scheme == "https" or site.nginx.role == "standalone":
+        out.add(f'add_header Strict-Transport-Security "{HSTS}"{_always(site)};')
+
+
 def _security_headers(site: Site, out: _Block) -> None:
     # add_header in a location replaces every add_header inherited from the server, so each
-    # location that sets Cache-Control repeats these; `always` puts them on 404s too.
-    always = " always" if site.nginx.version >= (1, 7, 5) else ""
-    if site.scheme == "https" or site.nginx.role == "standalone":
-        out.add(f'add_header Strict-Transport-Security "max-age={HSTS_MAX_AGE}"{always};')
+    # location that sets Cache-Control repeats these.
+    always = _always(site)
+    _hsts(site, out)
     out.add(f'add_header X-Content-Type-Options "nosniff"{always};')
     out.add(f'add_header Referrer-Policy "strict-origin-when-cross-origin"{always};')
     out.add(f'add_header Content-Security-Policy "{CONTENT_SECURITY_POLICY}"{always};')
+    out.add(f'add_header Permissions-Policy "{PERMISSIONS_POLICY}"{always};')
     if site.nginx.http3:
         out.add(f"add_header Alt-Svc 'h3=\":{site.nginx.https_port}\"; ma=86400'{always};")
 
@@ -102,8 +104,7 @@ def _location(site: Site, out: _Block, match: str, cache: str | None, *extra: st
     for line in extra:
         out.add(line)
     if cache is not None:
-        always = " always" if site.nginx.version >= (1, 7, 5) else ""
-        out.add(f'add_header Cache-Control "{cache}"{always};')
+        out.add(f'add_header Cache-Control "{cache}"{_always(site)};')
     _security_headers(site, out)
     out.close()
 
@@ -126,6 +127,9 @@ def _tls(site: Site, out: _Block) -> None:
         protocols = "TLSv1.2 TLSv1.3" if version >= (1, 13, 0) else "TLSv1.2"
         out.add(f"ssl_protocols {protocols};")
         out.add(f"ssl_ciphers {INTERMEDIATE_CIPHERS};")
+    if version >= (1, 11, 0):
+        # A list needs 1.11; before it nginx offers only the one curve, prime256v1.
+        out.add(f"ssl_ecdh_curve {key_exchange_groups(nginx_openssl(version))};")
     out.add("ssl_prefer_server_ciphers off;")
     if tls.trusted_certificate is not None:
         out.add("ssl_stapling on;")
@@ -193,6 +197,8 @@ def vhost(site: Site, backend: Backend) -> str:
         out.add("server_tokens off;")
         if nginx.role == "standalone":
             _tls(site, out)
+        # Without it the other name would never learn HSTS: it only ever answers redirects.
+        _hsts(site, out)
         out.add(f"return 301 {scheme}://{canonical}$request_uri;")
         out.close()
         out.add("")

@@ -3,7 +3,8 @@
 `make_site(**overrides)` runs the plugin's own settings validation on a small, complete
 settings dict, so tests exercise exactly what a build does. `check_nginx` / `check_haproxy`
 write a site's rendered files under a temp dir with a main conf from tests/support/servers.py
-and run the real `nginx -t` / `haproxy -c`.
+and run the real `nginx -t` / `haproxy -c`: the system's (Debian 12), or with `newer`, Debian
+13's (tests/support/trixie.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from plugins.serverconfig import haproxy, nginx
 from plugins.settings.redirects import Redirect
 from plugins.settings.site import Site, site_from_settings
-from tests.support import servers
+from tests.support import servers, trixie
 
 STATS_USER = "statsreader"
 STATS_PASSWORD = "correct-horse-battery-staple"
@@ -160,17 +161,29 @@ def write_files(root: Path, files: dict[str, str]) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def check_nginx(site: Site, tmp: Path) -> subprocess.CompletedProcess[str]:
+def check_nginx(
+    site: Site, tmp: Path, *, newer: trixie.Binaries | None = None
+) -> subprocess.CompletedProcess[str]:
     """`nginx -t` on every vhost of `site`, together, as one nginx would include them."""
     build = tmp / "build"
     write_files(build, nginx.render(site))
     vhosts = sorted(build.glob("nginx/*/site.conf"))
-    conf = servers.write_nginx_main_conf(tmp / "nginx", vhosts, brotli=site.nginx.brotli)
-    return servers.nginx_test(conf, tmp / "nginx")
+    if newer is None:
+        conf = servers.write_nginx_main_conf(tmp / "nginx", vhosts, brotli=site.nginx.brotli)
+        return servers.nginx_test(conf, tmp / "nginx")
+    conf = servers.write_nginx_main_conf(
+        tmp / "nginx", vhosts, brotli=site.nginx.brotli, brotli_module=newer.brotli_module
+    )
+    return servers.nginx_test(conf, tmp / "nginx", nginx=newer.nginx)
 
 
-def check_haproxy(site: Site, tmp: Path) -> subprocess.CompletedProcess[str]:
+def check_haproxy(
+    site: Site, tmp: Path, *, newer: trixie.Binaries | None = None
+) -> subprocess.CompletedProcess[str]:
     """`haproxy -c` on the rendered haproxy.cfg."""
     build = tmp / "build"
     write_files(build, haproxy.render(site))
-    return servers.haproxy_check([build / "haproxy" / "haproxy.cfg"])
+    config = [build / "haproxy" / "haproxy.cfg"]
+    if newer is None:
+        return servers.haproxy_check(config)
+    return servers.haproxy_check(config, haproxy=newer.haproxy)

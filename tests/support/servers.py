@@ -6,15 +6,18 @@ the returned `Process` is the master, and they are stopped by PID, never by name
 
 API:
 - `free_port(host="127.0.0.1") -> int`: a TCP port nobody listens on right now.
-- `write_nginx_main_conf(prefix, includes, *, brotli=True, extra_http="") -> Path`: a main
-  `nginx.conf` under `prefix` that runs in the foreground as root (pytest's tmp dirs are
-  0700), keeps pid, logs and temp files under `prefix`, loads Debian's brotli_static module
-  when `brotli` is true, and `include`s each path of `includes` in the `http {}` context.
-- `nginx_test(conf_path, prefix) -> subprocess.CompletedProcess`: `nginx -t` on that conf.
+- `write_nginx_main_conf(prefix, includes, *, brotli=True, extra_http="",
+  brotli_module=BROTLI_MODULE) -> Path`: a main `nginx.conf` under `prefix` that runs in the
+  foreground as root (pytest's tmp dirs are 0700), keeps pid, logs and temp files under
+  `prefix`, loads Debian's brotli_static module when `brotli` is true, and `include`s each
+  path of `includes` in the `http {}` context.
+- `nginx_test(conf_path, prefix, *, nginx=(NGINX,)) -> subprocess.CompletedProcess`:
+  `nginx -t` on that conf; `nginx` is the argv that runs the binary (tests/support/trixie.py).
 - `start_nginx(conf_path, prefix, *, wait_for=(), cpus=None) -> Process`: run nginx with that
   main conf; `wait_for` is a list of (host, port) to wait for before returning; `cpus` (a
   taskset list like "0") pins the master and the workers it forks (benchmarks).
-- `haproxy_check(config_paths) -> subprocess.CompletedProcess`: `haproxy -c` on the files.
+- `haproxy_check(config_paths, *, haproxy=(HAPROXY,)) -> subprocess.CompletedProcess`:
+  `haproxy -c` on the files, with the binary `haproxy` runs.
 - `start_haproxy(config_paths, workdir, *, wait_for=(), cpus=None) -> Process`: haproxy in
   master-worker mode with a pidfile in `workdir` (pinned to `cpus`, it starts one thread per
   CPU it may use); `reload_haproxy(process)` sends SIGUSR2
@@ -132,12 +135,13 @@ def write_nginx_main_conf(
     *,
     brotli: bool = True,
     extra_http: str = "",
+    brotli_module: Path = BROTLI_MODULE,
 ) -> Path:
     """Write `prefix/nginx.conf`: foreground, root workers, everything under `prefix`."""
     prefix.mkdir(parents=True, exist_ok=True)
     for sub in ("logs", "temp/client", "temp/proxy", "temp/fastcgi", "temp/uwsgi", "temp/scgi"):
         (prefix / sub).mkdir(parents=True, exist_ok=True)
-    load = f"load_module {BROTLI_MODULE};\n" if brotli else ""
+    load = f"load_module {brotli_module};\n" if brotli else ""
     include_lines = "".join(f"    include {Path(path)};\n" for path in includes)
     conf = prefix / "nginx.conf"
     conf.write_text(
@@ -167,10 +171,12 @@ def write_nginx_main_conf(
     return conf
 
 
-def nginx_test(conf_path: Path, prefix: Path) -> subprocess.CompletedProcess[str]:
+def nginx_test(
+    conf_path: Path, prefix: Path, *, nginx: Sequence[str] = (NGINX,)
+) -> subprocess.CompletedProcess[str]:
     """Run `nginx -t` on a main conf written by `write_nginx_main_conf`."""
     return subprocess.run(
-        [NGINX, "-t", "-q", "-p", str(prefix), "-c", str(conf_path)],
+        [*nginx, "-t", "-q", "-p", str(prefix), "-c", str(conf_path)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -194,9 +200,11 @@ def start_nginx(
     )
 
 
-def haproxy_check(config_paths: Sequence[Path]) -> subprocess.CompletedProcess[str]:
+def haproxy_check(
+    config_paths: Sequence[Path], *, haproxy: Sequence[str] = (HAPROXY,)
+) -> subprocess.CompletedProcess[str]:
     """Run `haproxy -c` on the given files or directories."""
-    argv = [HAPROXY, "-c"]
+    argv = [*haproxy, "-c"]
     for path in config_paths:
         argv += ["-f", str(path)]
     return subprocess.run(argv, capture_output=True, text=True, timeout=60)

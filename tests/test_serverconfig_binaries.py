@@ -60,6 +60,7 @@ HAPROXY_VARIANTS = {
     "http-sockets": {"sockets": True, **STATS},
     "tcp-sockets": {"HAPROXY_TOPOLOGY": "tcp", "sockets": True, **STATS},
     "http-npn-modern": {"HAPROXY_NPN": True, "HAPROXY_TLS_PROFILE": "modern", **STATS},
+    "http-stats-off-loopback-tls": {**STATS, "HAPROXY_STATS_ADDRESS": "10.0.0.10"},
 }
 
 
@@ -201,3 +202,38 @@ def test_variant_nginx_output_round_trips_through_crossplane(name, tmp_path):
     for relative, text in render(site).items():
         if relative.startswith("nginx/"):
             _round_trip(tmp_path, relative, text)
+
+
+LONGEST_LABELS = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 57])  # 249 characters
+
+
+@pytest.mark.servers
+@pytest.mark.parametrize("role", ["backend", "standalone"])
+@pytest.mark.parametrize("host", ["x" * 47 + ".example", LONGEST_LABELS + ".org"])
+def test_nginx_accepts_server_names_up_to_253_characters(role, host, tmp_path, pem):
+    # Two server blocks on one address (the www redirect) make nginx hash the names; its
+    # default bucket holds names of at most 46 characters.
+    assert len(host) in (55, 253)
+    settings = _settings(tmp_path, pem, {"NGINX_ROLE": role, "NGINX_WWW_REDIRECT": "to-www"})
+    settings["BACKENDS"] = settings["BACKENDS"][:1]  # one backend: its own nginx
+    site = make_site(
+        REDIRECTS,
+        **settings,
+        SITEURL=f"https://{host}",
+        NGINX_SERVER_ALIASES=[host.replace("x", "y", 1)],
+    )
+    result = check_nginx(site, tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = next((tmp_path / "build").glob("nginx/*/site.conf")).read_text()
+    assert "server_names_hash_bucket_size" in text
+
+
+@pytest.mark.servers
+def test_short_names_leave_the_bucket_size_to_nginx(tmp_path, pem):
+    site = make_site(REDIRECTS, **_settings(tmp_path, pem, {"NGINX_WWW_REDIRECT": "to-www"}))
+    assert check_nginx(site, tmp_path).returncode == 0
+    assert "server_names_hash_bucket_size" not in "".join(nginx_texts(tmp_path))
+
+
+def nginx_texts(tmp_path: Path) -> list[str]:
+    return [path.read_text() for path in (tmp_path / "build").glob("nginx/*/site.conf")]

@@ -437,3 +437,11 @@ def test_the_stored_hash_matches_the_whole_password(password):
     stored = site.haproxy.stats.password_hash
     assert crypt.crypt(password, stored) == stored
     assert crypt.crypt(password[:-1], stored) != stored
+
+
+def test_a_stats_page_off_loopback_is_served_over_tls_only():
+    stats = {"HAPROXY_STATS_USER": STATS_USER, "HAPROXY_STATS_PASSWORD": STATS_PASSWORD}
+    local = haproxy.config(make_site(**stats, HAPROXY_STATS_ADDRESS="127.0.0.1"))
+    assert "    bind 127.0.0.1:8404\n" in local
+    remote = haproxy.config(make_site(**stats, HAPROXY_STATS_ADDRESS="10.0.0.10"))
+    assert "    bind 10.0.0.10:8404 ssl crt /etc/haproxy/certs/blog.pem alpn http/1.1\n" in remote

@@ -209,6 +209,9 @@ def _stats(site: Site) -> list[str]:
     stats = site.haproxy.stats
     if stats is None:
         return []
+    bind = host_port(stats.address, stats.port)
+    if stats.tls:
+        bind += f" ssl crt {site.haproxy.pem} alpn http/1.1"
     return [
         "",
         "userlist stats_users",
@@ -216,7 +219,7 @@ def _stats(site: Site) -> list[str]:
         "",
         "listen stats",
         "    mode http",
-        f"    bind {host_port(stats.address, stats.port)}",
+        f"    bind {bind}",
         "    option httplog",
         "    stats enable",
         f"    stats uri {stats.uri}",

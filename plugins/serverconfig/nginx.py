@@ -169,44 +169,63 @@ def _acme(site: Site, out: _Block) -> None:
     out.close()
 
 
-def vhost(site: Site, backend: Backend) -> str:
-    """The complete vhost of one backend, for nginx's `http {}` context."""
-    nginx = site.nginx
-    out = _Block()
-    server_names, www_other = _names(site)
-    canonical = _canonical_host(site)
-    if nginx.role == "standalone":
-        https_port = "" if nginx.https_port == 443 else f":{nginx.https_port}"
-        out.add("# Plain HTTP only answers ACME challenges and sends everyone else to https.")
-        out.open("server")
-        out.add(f"listen {host_port(backend.address, backend.port)};")
-        out.add(f"server_name {server_names}{' ' + www_other if www_other else ''};")
-        out.add("server_tokens off;")
-        _acme(site, out)
-        out.open("location /")
-        out.add(f"return 301 https://{canonical}{https_port}$request_uri;")
-        out.close()
-        out.close()
-        out.add("")
-    if www_other is not None:
-        scheme = "https" if nginx.role == "standalone" else site.scheme
-        out.open("server")
-        for listen in _listens(site, backend, primary=False):
-            out.add(listen)
-        out.add(f"server_name {www_other};")
-        out.add("server_tokens off;")
-        if nginx.role == "standalone":
-            _tls(site, out)
-        # Without it the other name would never learn HSTS: it only ever answers redirects.
-        _hsts(site, out)
-        out.add(f"return 301 {scheme}://{canonical}$request_uri;")
-        out.close()
-        out.add("")
+# nginx keeps server names in a hash of buckets of 64 bytes by default (Debian's nginx.conf
+# leaves it so): a name longer than 46 characters fits no bucket, and `nginx -t` fails.
+_DEFAULT_BUCKET = 64
+_POINTER = 8
 
+
+def _names_hash_bucket_size(names: list[str]) -> int | None:
+    """The server_names_hash_bucket_size the longest name needs, if more than the default.
+
+    nginx needs room for a name's entry (a pointer, the name and two bytes, aligned to a
+    pointer) plus the bucket's end marker, and rounds the size up to a cache line.
+    """
+    longest = max(len(name) for name in names)
+    needed = _POINTER + -(-(longest + 2) // _POINTER) * _POINTER + _POINTER
+    if needed <= _DEFAULT_BUCKET:
+        return None
+    return -(-needed // _DEFAULT_BUCKET) * _DEFAULT_BUCKET
+
+
+def _plain_http_server(site: Site, backend: Backend, out: _Block, names: str) -> None:
+    """Standalone role: port 80 answers ACME challenges and sends everyone else to https."""
+    nginx = site.nginx
+    https_port = "" if nginx.https_port == 443 else f":{nginx.https_port}"
+    out.add("# Plain HTTP only answers ACME challenges and sends everyone else to https.")
     out.open("server")
-    for listen in _listens(site, backend):
+    out.add(f"listen {host_port(backend.address, backend.port)};")
+    out.add(f"server_name {names};")
+    out.add("server_tokens off;")
+    _acme(site, out)
+    out.open("location /")
+    out.add(f"return 301 https://{_canonical_host(site)}{https_port}$request_uri;")
+    out.close()
+    out.close()
+    out.add("")
+
+
+def _www_redirect_server(site: Site, backend: Backend, out: _Block, other: str) -> None:
+    """The name NGINX_WWW_REDIRECT sends to the canonical one."""
+    standalone = site.nginx.role == "standalone"
+    scheme = "https" if standalone else site.scheme
+    out.open("server")
+    for listen in _listens(site, backend, primary=False):
         out.add(listen)
-    out.add(f"server_name {server_names};")
+    out.add(f"server_name {other};")
+    out.add("server_tokens off;")
+    if standalone:
+        _tls(site, out)
+    # Without it the other name would never learn HSTS: it only ever answers redirects.
+    _hsts(site, out)
+    out.add(f"return 301 {scheme}://{_canonical_host(site)}$request_uri;")
+    out.close()
+    out.add("")
+
+
+def _site_settings(site: Site, backend: Backend, out: _Block) -> None:
+    """The site's server block up to its locations: root, TLS, client address, compression."""
+    nginx = site.nginx
     out.add(f"root {backend.live_root};")
     out.add("index index.html;")
     out.add("server_tokens off;")
@@ -236,6 +255,10 @@ def vhost(site: Site, backend: Backend) -> str:
     out.add("error_page 404 /404.html;")
     _security_headers(site, out)
     out.add("")
+
+
+def _site_locations(site: Site, out: _Block) -> None:
+    """Health file, ACME, dotfiles, redirects, and caching by kind of file."""
     _location(site, out, "= /404.html", "no-cache", "internal;")
     _location(site, out, f"= /{contract.HEALTH_FILE}", "no-store", "default_type text/plain;")
     _acme(site, out)
@@ -261,8 +284,35 @@ def vhost(site: Site, backend: Backend) -> str:
     )
     _location(site, out, r"~* \.xml$", "no-cache", "types { }", "default_type application/xml;")
     _location(
-        site, out, "/", f"public, max-age={nginx.static_max_age}", "try_files $uri $uri/ =404;"
+        site,
+        out,
+        "/",
+        f"public, max-age={site.nginx.static_max_age}",
+        "try_files $uri $uri/ =404;",
     )
+
+
+def vhost(site: Site, backend: Backend) -> str:
+    """The complete vhost of one backend, for nginx's `http {}` context."""
+    out = _Block()
+    server_names, www_other = _names(site)
+    bucket = _names_hash_bucket_size([*server_names.split(), *([www_other] if www_other else [])])
+    if bucket is not None:
+        out.add("# A server name longer than nginx's default hash bucket holds.")
+        out.add(f"server_names_hash_bucket_size {bucket};")
+        out.add("")
+    if site.nginx.role == "standalone":
+        _plain_http_server(
+            site, backend, out, f"{server_names}{' ' + www_other if www_other else ''}"
+        )
+    if www_other is not None:
+        _www_redirect_server(site, backend, out, www_other)
+    out.open("server")
+    for listen in _listens(site, backend):
+        out.add(listen)
+    out.add(f"server_name {server_names};")
+    _site_settings(site, backend, out)
+    _site_locations(site, out)
     out.close()
     return header(site) + "\n".join(out.lines) + "\n"
 

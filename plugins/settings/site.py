@@ -6,6 +6,7 @@ plugin work from it, and so does the deploy. Everything in a `Site` has passed `
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -70,6 +71,12 @@ class Stats:
     refresh: int
     user: str
     password_hash: str
+
+    @property
+    def tls(self) -> bool:
+        """Off loopback, the page is served over TLS: Basic credentials never cross a network
+        in the clear."""
+        return not ipaddress.ip_address(self.address).is_loopback
 
 
 @dataclass(frozen=True)

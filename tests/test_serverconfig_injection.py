@@ -5,7 +5,14 @@ post), or the rendered config passes the real `nginx -t` and `haproxy -c` and ha
 directives the same config has with an ordinary value: same directives, same nesting, same
 number of arguments (crossplane for nginx; a tokenizer that splits lines, words, quotes and
 comments the way haproxy does). Settings → model → render runs in-process; only accepted
-values start a binary.
+values start a binary. The binaries run in a network namespace of the test's own with every
+address the config names on its loopback (tests/support/netns.py), so `nginx -t` binds every
+listener for real and any bind error is the config's fault. Values go up to the lengths the
+formats allow (253-character host names, 1024-character paths), through the backend, tcp,
+standalone, www-redirect and UNIX-socket variants; a second property draws ports and
+addresses of several settings at once from small pools, so they collide. A stats password's
+stored hash must verify against the password (crypt(3), as haproxy checks it).
+Each backend's vhost is checked in an nginx of its own, as each backend runs one.
 
 The pagespeed include cannot be `nginx -t`-checked (Debian has no ngx_pagespeed): its two
 values get the directive comparison only, with the include, and haproxy -c.
@@ -13,11 +20,12 @@ values get the directive comparison only, with the include, and haproxy -c.
 
 from __future__ import annotations
 
+import collections
+import ctypes
 import dataclasses
 import itertools
-import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +39,7 @@ from plugins.settings import redirects
 from plugins.settings.errors import SettingsError
 from plugins.settings.redirects import Redirect
 from plugins.settings.site import Site, site_from_settings
-from tests.support import servers
+from tests.support import netns, servers
 from tests.support.serverconfig import (
     STATS_PASSWORD,
     STATS_USER,
@@ -94,7 +102,7 @@ class Slot:
     label: str  # what the error message must name
     apply: Apply  # value → settings overrides and the redirects it makes
     samples: list[str]  # valid values; samples[0] renders the baseline
-    variants: tuple[str, ...] = ("http", "tcp", "standalone")
+    variants: tuple[str, ...] = ("http", "tcp", "standalone", "www", "sockets")
     # A path nginx or haproxy opens while checking: the value is appended to a fresh temp
     # dir (so that an accepted one can exist), and the file is created if accepted.
     opened: bool = False
@@ -102,11 +110,14 @@ class Slot:
     bound: bool = False
     pagespeed: bool = False
     pattern: str | None = None  # a regex of near-valid values
+    long: st.SearchStrategy[str] | None = None  # valid values up to the format's length
 
     def values(self) -> st.SearchStrategy[str]:
         choices = [st.sampled_from(self.samples), _mutations(self.samples), ARBITRARY]
         if self.pattern is not None:
             choices.append(st.from_regex(self.pattern, fullmatch=True))
+        if self.long is not None:
+            choices.append(self.long)
         return st.one_of(choices)
 
 
@@ -149,12 +160,18 @@ def _slug(value: str, env: Env) -> tuple[dict[str, Any], list[Redirect]]:
     return {}, redirects.from_metadata(POST_SOURCE, f"2013/07/19/{value}/", "/old/")
 
 
-HOSTS = ["blog.example.net", "a", "x-1.example", "xn--bcher-kva.example"]
+# The longest name DNS allows: 253 characters, labels of at most 63.
+LONGEST_HOST = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])
+HOSTS = ["blog.example.net", "a", "x-1.example", "xn--bcher-kva.example", LONGEST_HOST]
 ADDRESSES = ["127.0.0.5", "10.0.0.1", "::1", "2001:db8::7", "0.0.0.0"]
 FILE_PATHS = ["/srv/blog", "/a", "/var/www/a_b/c.d", "/x+y/@z=1"]
 URL_PATHS = ["/old-about/", "/a", "/2013/07/x.html", "/~me/a:b!c@d=e,f+g"]
 WORDS = ["web1", "w", "a-b_c", "Z9"]
 PATH_PATTERN = r"/[A-Za-z0-9._~/+,=@:!%?-]{0,20}"
+_LABEL = st.text("abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=63)
+LONG_HOSTS = st.lists(_LABEL, min_size=1, max_size=5).map(".".join).filter(lambda h: len(h) <= 253)
+_SEGMENT = st.text("abcdefghijklmnopqrstuvwxyz0123456789._-", min_size=1, max_size=255)
+LONG_PATHS = st.lists(_SEGMENT, min_size=1, max_size=6).map(lambda parts: "/" + "/".join(parts))
 
 SLOTS: dict[str, Slot] = {
     "siteurl-host": Slot(
@@ -162,6 +179,7 @@ SLOTS: dict[str, Slot] = {
         lambda value, env: ({"SITEURL": f"https://{value}"}, []),
         ["blog.example.org", "blog.example.org:8443", *HOSTS],
         pattern=r"[a-zA-Z0-9.:@-]{1,30}",
+        long=LONG_HOSTS,
     ),
     "siteurl-path": Slot(
         "SITEURL",
@@ -174,12 +192,19 @@ SLOTS: dict[str, Slot] = {
         lambda value, env: ({"NGINX_SERVER_ALIASES": [value]}, []),
         HOSTS,
         pattern=r"[a-zA-Z0-9.-]{1,30}",
+        long=LONG_HOSTS,
     ),
     "backend-name": Slot("BACKENDS[0]", _backend("name"), WORDS, pattern=r"[\w.-]{1,10}"),
     "backend-address": Slot(
         "BACKENDS[0]['address']", _backend("address"), ADDRESSES, pattern=r"[0-9a-f.:%]{1,20}"
     ),
-    "backend-root": Slot("BACKENDS[0]['root']", _backend("root"), FILE_PATHS, pattern=PATH_PATTERN),
+    "backend-root": Slot(
+        "BACKENDS[0]['root']",
+        _backend("root"),
+        FILE_PATHS,
+        pattern=PATH_PATTERN,
+        long=LONG_PATHS,
+    ),
     "backend-socket": Slot(
         "BACKENDS[0]['socket']",
         _backend("socket"),
@@ -226,7 +251,13 @@ SLOTS: dict[str, Slot] = {
         variants=("standalone",),
         opened=True,
     ),
-    "acme-root": Slot("NGINX_ACME_ROOT", _set("NGINX_ACME_ROOT"), FILE_PATHS, pattern=PATH_PATTERN),
+    "acme-root": Slot(
+        "NGINX_ACME_ROOT",
+        _set("NGINX_ACME_ROOT"),
+        FILE_PATHS,
+        pattern=PATH_PATTERN,
+        long=LONG_PATHS,
+    ),
     "pagespeed-cache": Slot(
         "NGINX_PAGESPEED_FILE_CACHE_PATH",
         _set("NGINX_PAGESPEED_FILE_CACHE_PATH"),
@@ -261,9 +292,14 @@ SLOTS: dict[str, Slot] = {
         "HAPROXY_STATS_PASSWORD",
         _set("HAPROXY_STATS_PASSWORD"),
         [STATS_PASSWORD, "a long password; with {all} sorts of $things"],
+        long=st.text(st.characters(codec="utf-8"), min_size=12, max_size=400),
     ),
-    "redirect-source": Slot("NGINX_REDIRECTS", _redirect_key, URL_PATHS, pattern=PATH_PATTERN),
-    "redirect-target": Slot("NGINX_REDIRECTS", _redirect_value, URL_PATHS, pattern=PATH_PATTERN),
+    "redirect-source": Slot(
+        "NGINX_REDIRECTS", _redirect_key, URL_PATHS, pattern=PATH_PATTERN, long=LONG_PATHS
+    ),
+    "redirect-target": Slot(
+        "NGINX_REDIRECTS", _redirect_value, URL_PATHS, pattern=PATH_PATTERN, long=LONG_PATHS
+    ),
     "redirect-from": Slot(
         POST_SOURCE,
         _redirect_from,
@@ -279,11 +315,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "http": {},
     "tcp": {"HAPROXY_TOPOLOGY": "tcp"},
     "standalone": {"NGINX_ROLE": "standalone", "NGINX_TLS_TRUSTED_CERTIFICATE": "PEM"},
+    "www": {"HAPROXY_TOPOLOGY": "tcp", "NGINX_WWW_REDIRECT": "to-www"},
+    # Backends on the balancer's machine, reached over UNIX sockets (build() adds them).
+    "sockets": {"HAPROXY_TOPOLOGY": "tcp"},
 }
+SOCKET_VARIANTS = ("sockets",)
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     tmp = tmp_path_factory.mktemp("injection")
     pem = servers.self_signed_pem(tmp / "tls", ["blog.example.org"])
     settings = local_settings(
@@ -295,7 +335,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
         HAPROXY_STATS_PASSWORD=STATS_PASSWORD,
     )
     (tmp / "output").mkdir()
-    return Env(tmp, pem, settings, tmp / "output", itertools.count())
+    yield Env(tmp, pem, settings, tmp / "output", itertools.count())
+    print(f"\nvalues through the real binaries: {sum(RAN.values())} {dict(RAN)}")
 
 
 def build(slot: Slot, variant: str, value: str, env: Env) -> Site:
@@ -304,8 +345,21 @@ def build(slot: Slot, variant: str, value: str, env: Env) -> Site:
     if slot.pagespeed:
         extra["NGINX_PAGESPEED"] = True
     overrides, found = slot.apply(value, env)
-    site = site_from_settings({**env.settings, **extra, **overrides})
+    settings = {**env.settings, **extra, **overrides}
+    if variant in SOCKET_VARIANTS:
+        settings["BACKENDS"] = [
+            _with_sockets(b, i, env) for i, b in enumerate(settings["BACKENDS"])
+        ]
+    site = site_from_settings(settings)
     return dataclasses.replace(site, redirects=redirects.merge(found, env.output))
+
+
+def _with_sockets(backend: Any, index: int, env: Env) -> Any:
+    """A BACKENDS entry with both sockets under the module's temp dir, unless it has its own."""
+    if not isinstance(backend, dict) or "socket" in backend:
+        return backend
+    sockets = {"socket": f"{env.tmp}/b{index}.sock", "h2_socket": f"{env.tmp}/b{index}-h2.sock"}
+    return {**backend, **sockets}
 
 
 # --- what a config contains, directive by directive ------------------------------------------
@@ -411,7 +465,8 @@ def check(name: str, variant: str, value: object, env: Env) -> None:
         site = build(slot, variant, value, env)
     except SettingsError as error:
         message = str(error)
-        assert slot.label in message, message
+        # A value may also be refused for how it meets the variant's settings.
+        assert any(label in message for label in (slot.label, *VARIANTS[variant])), message
         assert "\n" not in message, message
         return
     if name == "server-alias" and site.nginx.aliases[0] == site.host:
@@ -432,21 +487,65 @@ def check(name: str, variant: str, value: object, env: Env) -> None:
         text = "".join(render(site).values())
         other = "".join(render(build(slot, variant, slot.samples[0], env)).values())
         assert text.count(value) == other.count(value)
-    if not slot.pagespeed:
-        vhosts = sorted(root.glob("nginx/*/site.conf"))
-        conf = servers.write_nginx_main_conf(root / "nginx-main", vhosts)
-        tested = servers.nginx_test(conf, root / "nginx-main")
-        # nginx -t binds its listeners, after parsing everything: an address this machine
-        # does not have fails there, and only there.
-        elsewhere = slot.label == "BACKENDS[0]['address']" and re.search(
-            r"\[emerg\] bind\(\) to \S+ failed \(99: ", tested.stderr
-        )
-        assert tested.returncode == 0 or elsewhere, f"{name}={value!r}: nginx -t: {tested.stderr}"
-    checked = servers.haproxy_check([root / "haproxy" / "haproxy.cfg"])
-    assert checked.returncode == 0, (
-        f"{name}={value!r}: haproxy -c: {checked.stdout}{checked.stderr}"
-    )
+        stored = site.haproxy.stats.password_hash
+        assert crypt(value, stored) == stored, f"the stored hash does not match {value!r}"
+    through_binaries(site, root, f"{name}={value!r}", nginx_too=not slot.pagespeed)
     shutil.rmtree(root)
+
+
+def crypt(password: str, setting: str) -> str:
+    """crypt(3) from libcrypt, the function haproxy checks a userlist password with."""
+    library = ctypes.CDLL("libcrypt.so.1")
+    library.crypt.restype = ctypes.c_char_p
+    library.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    return library.crypt(password.encode(), setting.encode()).decode()
+
+
+# Values that ran through the binaries, by what checked them.
+RAN: collections.Counter[str] = collections.Counter()
+
+
+def _overlap(one: str, other: str) -> bool:
+    wildcards = {"*", "0.0.0.0", "::"}
+    return one == other or one in wildcards or other in wildcards
+
+
+def haproxy_bind_clash(site: Site) -> str | None:
+    """Two haproxy listeners on one address and port: haproxy -c and even a start accept it
+    (SO_REUSEPORT), then the kernel spreads connections between them."""
+    binds = [
+        ("HAPROXY_HTTP_PORT", site.haproxy.bind_address, site.haproxy.http_port),
+        ("HAPROXY_HTTPS_PORT", site.haproxy.bind_address, site.haproxy.https_port),
+    ]
+    if site.haproxy.stats is not None:
+        binds.append(("HAPROXY_STATS_PORT", site.haproxy.stats.address, site.haproxy.stats.port))
+    for (name, address, port), (other, other_address, other_port) in itertools.combinations(
+        binds, 2
+    ):
+        if port == other_port and _overlap(address, other_address):
+            return f"{name} and {other} share {address}:{port}"
+    return None
+
+
+def through_binaries(site: Site, root: Path, what: str, *, nginx_too: bool = True) -> None:
+    """nginx -t (binding every listener) and haproxy -c on the files under `root`, in a network
+    namespace that has every address the config names."""
+    clash = haproxy_bind_clash(site)
+    assert clash is None, f"{what}: {clash}"
+    addresses = [b.address for b in site.backends] + [site.haproxy.bind_address]
+    if site.haproxy.stats is not None:
+        addresses.append(site.haproxy.stats.address)
+    prefix = netns.prefix(a for a in addresses if a != "*")
+    for vhost in sorted(root.glob("nginx/*/site.conf")) if nginx_too else []:
+        main = root / "nginx-main" / vhost.parent.name
+        conf = servers.write_nginx_main_conf(main, [vhost])
+        tested = servers.nginx_test(conf, main, nginx=[*prefix, servers.NGINX])
+        assert tested.returncode == 0, f"{what}: nginx -t {vhost.parent.name}: {tested.stderr}"
+    checked = servers.haproxy_check(
+        [root / "haproxy" / "haproxy.cfg"], haproxy=[*prefix, servers.HAPROXY]
+    )
+    assert checked.returncode == 0, f"{what}: haproxy -c: {checked.stdout}{checked.stderr}"
+    RAN["nginx -t and haproxy -c" if nginx_too else "haproxy -c"] += 1
 
 
 # --- the tests -------------------------------------------------------------------------------
@@ -512,6 +611,57 @@ def test_every_sample_is_accepted(name, env):
             Path(value).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(env.pem, value)
         build(slot, slot.variants[0], value, env)
+
+
+# Small pools, so that ports and addresses of different settings often coincide.
+PORT_POOL = st.sampled_from([80, 443, 8080, 8443])
+ADDRESS_POOL = st.sampled_from(
+    ["127.0.0.2", "127.0.0.3", "10.0.0.11", "0.0.0.0", "::1", "2001:db8::7", "::ffff:10.0.0.11"]
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_ports_and_addresses_across_settings_are_refused_or_work(env, data):
+    variant = data.draw(st.sampled_from(sorted(VARIANTS)), label="variant")
+    extra = {k: str(env.pem) if v == "PEM" else v for k, v in VARIANTS[variant].items()}
+    backends = [
+        {
+            **backend,
+            "address": data.draw(ADDRESS_POOL, label=f"BACKENDS[{i}]['address']"),
+            "port": data.draw(PORT_POOL, label=f"BACKENDS[{i}]['port']"),
+            "h2_port": data.draw(PORT_POOL, label=f"BACKENDS[{i}]['h2_port']"),
+        }
+        for i, backend in enumerate(env.settings["BACKENDS"])
+    ]
+    if variant in SOCKET_VARIANTS:
+        backends = [_with_sockets(b, i, env) for i, b in enumerate(backends)]
+    crossed = {
+        key: data.draw(PORT_POOL, label=key)
+        for key in ("HAPROXY_HTTP_PORT", "HAPROXY_HTTPS_PORT", "HAPROXY_STATS_PORT")
+    } | {
+        "NGINX_HTTPS_PORT": data.draw(PORT_POOL, label="NGINX_HTTPS_PORT"),
+        "HAPROXY_BIND_ADDRESS": data.draw(
+            st.one_of(st.just("*"), ADDRESS_POOL), label="HAPROXY_BIND_ADDRESS"
+        ),
+        "HAPROXY_STATS_ADDRESS": data.draw(ADDRESS_POOL, label="HAPROXY_STATS_ADDRESS"),
+        "BACKENDS": backends,
+    }
+    try:
+        site = site_from_settings({**env.settings, **extra, **crossed})
+    except SettingsError as error:
+        message = str(error)
+        assert any(key in message for key in (*crossed, *extra)), message
+        assert "\n" not in message, message
+        return
+    root = Path(env.fresh_dir())
+    write_files(root, render(site))
+    through_binaries(site, root, f"{variant} {crossed}")
+    shutil.rmtree(root)
 
 
 def test_haproxy_words_split_like_haproxy():

@@ -445,3 +445,13 @@ def test_a_stats_page_off_loopback_is_served_over_tls_only():
     assert "    bind 127.0.0.1:8404\n" in local
     remote = haproxy.config(make_site(**stats, HAPROXY_STATS_ADDRESS="10.0.0.10"))
     assert "    bind 10.0.0.10:8404 ssl crt /etc/haproxy/certs/blog.pem alpn http/1.1\n" in remote
+
+
+def test_two_backends_never_listen_on_one_address_and_port():
+    one, two = BASE_SETTINGS["BACKENDS"]
+    message = error_for(BACKENDS=[one, {**two, "address": one["address"]}])
+    assert message.startswith("BACKENDS[1]['port'] = 80") and "BACKENDS[0]['port']" in message
+    crossed = error_for(
+        BACKENDS=[one, {**two, "address": one["address"], "port": 81, "h2_port": 82}]
+    )
+    assert crossed.startswith("BACKENDS[1]['port'] = 81") and "BACKENDS[0]['h2_port']" in crossed

@@ -212,6 +212,13 @@ def backends(value: object, *, tcp: bool) -> tuple[Backend, ...]:
                 f"a name not already used by BACKENDS[{seen[backend.name]}]",
             )
         seen[backend.name] = index
+    listeners = {}
+    for index, backend in enumerate(result):
+        listeners[f"BACKENDS[{index}]['port']"] = (backend.address, backend.port)
+        if backend.h2_port is not None:
+            listeners[f"BACKENDS[{index}]['h2_port']"] = (backend.address, backend.h2_port)
+    # One address and port is one server: two backends there would be one nginx twice.
+    rules.distinct_ports("backend", listeners)
     return result
 
 

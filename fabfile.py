@@ -69,11 +69,11 @@ def check(c: Context, settings: str = "publishconf.py") -> None:
         raise Exit("error: generated config failed its check", code=1)
 
 
-@task
-def setup(c: Context, settings: str = "publishconf.py") -> None:
-    """Prepare fresh backends and the balancer for a first publish (safe to rerun)."""
+@task(help={"admin": "log in as this account (root, or one that may sudo) to provision"})
+def setup(c: Context, settings: str = "publishconf.py", admin: str = "") -> None:
+    """Provision bare Debian hosts for a first publish; a second run changes nothing."""
     try:
-        prepare_hosts(_inventory(settings), c.config, Progress())
+        prepare_hosts(_inventory(settings), c.config, Progress(), admin=admin)
     except DeployError as error:
         raise _fail(error) from None
 

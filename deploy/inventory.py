@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -11,7 +12,7 @@ from pelican.settings import read_settings
 
 from deploy.errors import InventoryError
 from deploy.settings import DEFAULTS
-from plugins.serverconfig import model
+from plugins.serverconfig import model, rules
 from plugins.serverconfig import settings as serverconfig_settings
 from plugins.serverconfig.errors import ServerConfigError
 from plugins.webperf import settings as webperf_settings
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 
 # Pelican runs from the repository, so relative paths in the settings are relative to it.
 REPO = Path(__file__).resolve().parents[1]
+# Debian policy 5.6.7: lowercase letters, digits, + - . ; at least two, a letter or digit first.
+DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class Backend:
     ssh: SshTarget
     nginx_test_command: str
     nginx_reload_command: str
+    nginx_start_command: str
 
     @property
     def health_url(self) -> str:
@@ -63,6 +67,7 @@ class Balancer:
     runtime_socket: PurePosixPath
     haproxy_test_command: str
     haproxy_reload_command: str
+    haproxy_start_command: str
 
     name = "balancer"
 
@@ -74,6 +79,18 @@ class Precompression:
     extensions: frozenset[str]
     gzip_level: int
     brotli_quality: int
+
+
+@dataclass(frozen=True)
+class Provisioning:
+    """What `fab setup` installs and configures on bare Debian hosts (DEPLOY_PROVISION)."""
+
+    backend_packages: tuple[str, ...]
+    balancer_packages: tuple[str, ...]
+    sudoers_file: str
+    nginx_main_conf: str
+    nginx_default_site: str
+    haproxy_defaults_file: str
 
 
 @dataclass(frozen=True)
@@ -94,6 +111,10 @@ class Inventory:
     nginx_test_main: tuple[str, ...]
     nginx_test_http: tuple[str, ...]
     precompression: Precompression | None
+    provisioning: Provisioning | None
+    # The names the certificate covers (SITEURL's host, then NGINX_SERVER_ALIASES).
+    site_names: tuple[str, ...]
+    tls_pem: PurePosixPath
 
 
 def load_inventory(settings_file: Path) -> Inventory:
@@ -130,6 +151,15 @@ def load_inventory(settings_file: Path) -> Inventory:
     site_host = urlsplit(str(settings.get("SITEURL", ""))).hostname
     if not site_host:
         raise InventoryError(f"{where}: SITEURL = {settings.get('SITEURL')!r} has no host name")
+    try:
+        served = serverconfig_settings.merged_settings(settings)
+        aliases = served["NGINX_SERVER_ALIASES"]
+        if not isinstance(aliases, list | tuple):
+            raise ServerConfigError("NGINX_SERVER_ALIASES", aliases, "a list of hostnames")
+        site_names = (site_host, *(rules.hostname("NGINX_SERVER_ALIASES", a) for a in aliases))
+        tls_pem = PurePosixPath(rules.file_path("HAPROXY_TLS_PEM", served["HAPROXY_TLS_PEM"]))
+    except ServerConfigError as error:
+        raise InventoryError(f"{where}: {error}") from None
     return Inventory(
         settings_file=settings_file,
         sources=(
@@ -150,7 +180,54 @@ def load_inventory(settings_file: Path) -> Inventory:
         nginx_test_main=tuple(_lines(where, "DEPLOY_NGINX_TEST_MAIN", flat)),
         nginx_test_http=tuple(_lines(where, "DEPLOY_NGINX_TEST_HTTP", flat)),
         precompression=precompression,
+        provisioning=_provisioning(where, flat),
+        site_names=tuple(dict.fromkeys(site_names)),
+        tls_pem=tls_pem,
     )
+
+
+def _provisioning(where: str, flat: dict[str, object]) -> Provisioning | None:
+    if not isinstance(flat["DEPLOY_PROVISION"], bool):
+        raise InventoryError(
+            f"{where}: DEPLOY_PROVISION = {flat['DEPLOY_PROVISION']!r}: expected True or False"
+        )
+    if not flat["DEPLOY_PROVISION"]:
+        return None
+    paths = {}
+    for key in (
+        "DEPLOY_SUDOERS_FILE",
+        "DEPLOY_NGINX_MAIN_CONF",
+        "DEPLOY_NGINX_DEFAULT_SITE",
+        "DEPLOY_HAPROXY_DEFAULTS_FILE",
+    ):
+        value = flat[key]
+        # "" turns a step off; `{role}` (backend, balancer) is a safe word once filled in.
+        if value != "":
+            try:
+                rules.file_path(
+                    key, value.replace("{role}", "role") if isinstance(value, str) else value
+                )
+            except ServerConfigError as error:
+                raise InventoryError(f"{where}: {error}") from None
+        paths[key] = str(value)
+    return Provisioning(
+        backend_packages=tuple(_packages(where, "DEPLOY_BACKEND_PACKAGES", flat)),
+        balancer_packages=tuple(_packages(where, "DEPLOY_BALANCER_PACKAGES", flat)),
+        sudoers_file=paths["DEPLOY_SUDOERS_FILE"],
+        nginx_main_conf=paths["DEPLOY_NGINX_MAIN_CONF"],
+        nginx_default_site=paths["DEPLOY_NGINX_DEFAULT_SITE"],
+        haproxy_defaults_file=paths["DEPLOY_HAPROXY_DEFAULTS_FILE"],
+    )
+
+
+def _packages(where: str, key: str, flat: dict[str, object]) -> list[str]:
+    names = _lines(where, key, flat)
+    for name in names:
+        if not DEBIAN_PACKAGE.fullmatch(name):
+            raise InventoryError(
+                f"{where}: {key} = {names!r}: {name!r} is not a Debian package name"
+            )
+    return names
 
 
 def _tcp(settings: dict[str, object]) -> bool:
@@ -168,6 +245,7 @@ def _backend(entry: model.Backend) -> Backend:
         ssh=SshTarget(entry.ssh_host, entry.ssh_port, entry.ssh_user),
         nginx_test_command=_with_placeholder(entry.nginx_test_command, "conf", "-c"),
         nginx_reload_command=entry.nginx_reload_command,
+        nginx_start_command=entry.nginx_start_command,
     )
 
 
@@ -178,6 +256,7 @@ def _balancer(entry: model.Balancer) -> Balancer:
         runtime_socket=PurePosixPath(entry.runtime_socket),
         haproxy_test_command=_with_placeholder(entry.haproxy_test_command, "config_dir", "-f"),
         haproxy_reload_command=entry.haproxy_reload_command,
+        haproxy_start_command=entry.haproxy_start_command,
     )
 
 

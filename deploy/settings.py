@@ -23,4 +23,28 @@ DEFAULTS: dict[str, object] = {
     # staged vhost with (Debian's module loader and MIME types).
     "DEPLOY_NGINX_TEST_MAIN": ["include /etc/nginx/modules-enabled/*.conf;"],
     "DEPLOY_NGINX_TEST_HTTP": ["include /etc/nginx/mime.types;"],
+    # `fab setup` provisions bare Debian hosts: packages, the deploy account and its sudoers
+    # drop-in, nginx and haproxy pointed at our config and started. False: the hosts are
+    # provisioned otherwise, and `setup` only prepares the deploy's folders and include file.
+    "DEPLOY_PROVISION": True,
+    # Debian packages each role needs, installed by `fab setup` when missing. curl: the health
+    # check after a flip; socat: haproxy's runtime API; openssl: the bootstrap certificate.
+    "DEPLOY_BACKEND_PACKAGES": [
+        "nginx",
+        "libnginx-mod-http-brotli-static",
+        "rsync",
+        "gzip",
+        "brotli",
+        "curl",
+        "sudo",
+    ],
+    "DEPLOY_BALANCER_PACKAGES": ["haproxy", "certbot", "socat", "openssl", "sudo"],
+    # The sudoers drop-in naming what the deploy account may run as root, per role.
+    "DEPLOY_SUDOERS_FILE": "/etc/sudoers.d/blog-{role}",
+    # The nginx.conf `fab setup` checks after pointing nginx at the live vhost.
+    "DEPLOY_NGINX_MAIN_CONF": "/etc/nginx/nginx.conf",
+    # Debian's placeholder site, which would answer every name our vhost does not; "" keeps it.
+    "DEPLOY_NGINX_DEFAULT_SITE": "/etc/nginx/sites-enabled/default",
+    # Where Debian's haproxy unit reads CONFIG= from.
+    "DEPLOY_HAPROXY_DEFAULTS_FILE": "/etc/default/haproxy",
 }

@@ -32,6 +32,8 @@ BACKEND_KEYS: dict[str, Any] = {
     "ssh_user": "deploy",
     "nginx_test_command": "sudo nginx -t",
     "nginx_reload_command": "sudo systemctl reload nginx",
+    # Run as root by `fab setup`: must start nginx, and do nothing when it runs already.
+    "nginx_start_command": "systemctl enable --now nginx",
 }
 BALANCER_KEYS: dict[str, Any] = {
     "address": None,
@@ -42,6 +44,8 @@ BALANCER_KEYS: dict[str, Any] = {
     "runtime_socket": "/run/haproxy/admin.sock",
     "haproxy_test_command": "sudo haproxy -c -f {config_dir}",
     "haproxy_reload_command": "sudo systemctl reload haproxy",
+    # Run as root by `fab setup`: must start haproxy, and do nothing when it runs already.
+    "haproxy_start_command": "systemctl enable --now haproxy",
 }
 # Keys that may be left out without a default of their own.
 _OPTIONAL_NONE = {"h2_port", "socket", "h2_socket", "ssh_host"}
@@ -63,6 +67,7 @@ class Backend:
     ssh_user: str
     nginx_test_command: str
     nginx_reload_command: str
+    nginx_start_command: str
 
     @property
     def live_root(self) -> str:
@@ -82,6 +87,7 @@ class Balancer:
     runtime_socket: str
     haproxy_test_command: str
     haproxy_reload_command: str
+    haproxy_start_command: str
 
 
 @dataclass(frozen=True)
@@ -263,6 +269,9 @@ def backends(value: object, *, h2_required: bool) -> tuple[Backend, ...]:
                 nginx_reload_command=rules.command(
                     f"{where}['nginx_reload_command']", item["nginx_reload_command"]
                 ),
+                nginx_start_command=rules.command(
+                    f"{where}['nginx_start_command']", item["nginx_start_command"]
+                ),
             )
         )
     seen: dict[str, int] = {}
@@ -293,6 +302,9 @@ def balancer(value: object) -> Balancer:
         ),
         haproxy_reload_command=rules.command(
             "BALANCER['haproxy_reload_command']", item["haproxy_reload_command"]
+        ),
+        haproxy_start_command=rules.command(
+            "BALANCER['haproxy_start_command']", item["haproxy_start_command"]
         ),
     )
 

@@ -59,8 +59,8 @@ def _fail(error: DeployError) -> Exit:
 
 
 @task
-def check(c: Context, settings: str = "publishconf.py") -> None:
-    """Check the generated nginx vhosts and haproxy config with the local binaries."""
+def check(c: Context, settings: str = "pelicanconf.py") -> None:
+    """Check the last build's nginx vhosts and haproxy config with the local binaries."""
     failed = False
     for what, passed, output in run_checks(_inventory(settings)):
         print(f"{'ok  ' if passed else 'FAIL'} {what}" + (f"\n     {output}" if output else ""))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fabric import Connection
 
 from deploy import backend as remote
@@ -9,9 +11,13 @@ from deploy import haproxy
 from deploy.hosts import Hosts
 from deploy.inventory import Backend
 
+# ACME certificates renew 30 days before they expire: fewer days left means renewal fails.
+RENEWAL_WARNING_DAYS = 14
+
 
 def status(hosts: Hosts) -> str:
-    """A plain-text report, one block per backend, then haproxy's server states."""
+    """A plain-text report, one block per backend, the certificate haproxy serves, then its
+    server states."""
 
     def one(backend: Backend, conn: Connection) -> str:
         state = remote.read_state(conn, backend)
@@ -25,6 +31,13 @@ def status(hosts: Hosts) -> str:
         )
 
     lines = list(hosts.each_backend(one).values())
+    cert = haproxy.certificate(hosts.balancer, hosts.inventory.balancer, hosts.inventory.tls_pem)
+    days = (cert.not_after - datetime.now(UTC)).days
+    warning = (
+        f"  WARNING: under {RENEWAL_WARNING_DAYS} days left" if days < RENEWAL_WARNING_DAYS else ""
+    )
+    lines.append(f"certificate {cert.path}: {', '.join(cert.names) or 'no names'}")
+    lines.append(f"  expires {cert.not_after:%Y-%m-%d %H:%M} UTC, {days} days left{warning}")
     lines.append("haproxy servers:")
     for row in haproxy.servers(hosts.balancer, hosts.inventory.balancer):
         lines.append(

@@ -173,6 +173,12 @@ def test_setup_provisions_a_bare_host_idempotently_and_publish_serves_it(bare_ho
     assert served(ports["https"], "/healthz.txt", cert) == release
     assert "<title>" in served(ports["https"], "/", cert)
 
+    # `fab status` (as the deploy account) reads the certificate haproxy serves.
+    status = fab(host, settings, "status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "certificate /etc/haproxy/certs/blog.pem: blog.example.org\n" in status.stdout
+    assert re.search(r"^  expires \S+ \S+ UTC, 29 days left$", status.stdout, re.M), status.stdout
+
 
 def served(port: int, path: str, cafile: Path) -> str:
     """GET through the host's haproxy over HTTPS, checking its certificate for the site's name."""

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Debian packages the tests and benchmarks run for real.
 APT_PACKAGES := nginx libnginx-mod-http-brotli-static haproxy openssh-server openssh-client \
-	rsync brotli chromium curl wrk openssl socat shellcheck
+	rsync brotli chromium curl wrk openssl socat shellcheck debootstrap sudo pebble certbot
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The shell scripts under version control (the ones deploy runs on hosts: deploy/remote/).
 SHELL_SCRIPTS = $(shell git ls-files '*.sh')

@@ -60,8 +60,8 @@ def _fail(error: DeployError) -> Exit:
 
 
 @task
-def check(c: Context, settings: str = "publishconf.py") -> None:
-    """Check the generated nginx vhosts and haproxy config with the local binaries."""
+def check(c: Context, settings: str = "pelicanconf.py") -> None:
+    """Check the last build's nginx vhosts and haproxy config with the local binaries."""
     failed = False
     for what, passed, output in run_checks(_inventory(settings)):
         print(f"{'ok  ' if passed else 'FAIL'} {what}" + (f"\n     {output}" if output else ""))
@@ -70,11 +70,11 @@ def check(c: Context, settings: str = "publishconf.py") -> None:
         raise Exit("error: generated config failed its check", code=1)
 
 
-@task
-def setup(c: Context, settings: str = "publishconf.py") -> None:
-    """Prepare fresh backends and the balancer for a first publish (safe to rerun)."""
+@task(help={"admin": "log in as this account (root, or one that may sudo) to provision"})
+def setup(c: Context, settings: str = "publishconf.py", admin: str = "") -> None:
+    """Provision bare Debian hosts for a first publish; a second run changes nothing."""
     try:
-        prepare_hosts(_inventory(settings), c.config, Progress())
+        prepare_hosts(_inventory(settings), c.config, Progress(), admin=admin)
     except DeployError as error:
         raise _fail(error) from None
 

@@ -166,8 +166,10 @@ def test_setup_again_changes_nothing(stack: Stack) -> None:
     result = stack.fab("setup")
     assert result.returncode == 0, result.stdout + result.stderr
     assert stack.checksums() == before
-    for node in stack.backends:
-        assert re.search(rf"{node.name}\s+setup\s+{re.escape(str(node.root))} ready", result.stdout)
+    for host in [*(node.name for node in stack.backends), "balancer"]:
+        assert re.search(rf"^\[.*\] {host}\s+setup\s+no change$", result.stdout, re.M), (
+            result.stdout
+        )
 
 
 def test_check_runs_the_real_nginx_and_haproxy_on_the_built_config(stack: Stack) -> None:

@@ -82,9 +82,14 @@ def create_lock(path: PurePosixPath) -> str:
     return f"set -C && cat > {shlex.quote(str(path))}"
 
 
+def runtime_api_argv(socket: PurePosixPath) -> list[str]:
+    """The client that passes stdin to haproxy's runtime API (`fab setup` lets it run as root)."""
+    return ["socat", "-t", "10", "-", f"UNIX-CONNECT:{socket}"]
+
+
 def runtime_api(socket: PurePosixPath, command: str, *, sudo: bool) -> str:
     """Send one command to haproxy's runtime API over its admin socket."""
-    socat = ["socat", "-t", "10", "-", f"UNIX-CONNECT:{socket}"]
+    socat = runtime_api_argv(socket)
     if sudo:
         socat = ["sudo", "-n", *socat]
     return f"printf '%s\\n' {shlex.quote(command)} | {shlex.join(socat)}"

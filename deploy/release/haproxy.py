@@ -8,6 +8,7 @@ import shlex
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
 from fabric import Connection
@@ -77,6 +78,31 @@ def _parse(text: str) -> list[ServerState]:
             )
         )
     return found
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A certificate haproxy serves, as its runtime API reports it."""
+
+    path: str
+    names: tuple[str, ...]
+    not_after: datetime
+
+
+def certificate(conn: Connection, balancer: Balancer, pem: PurePosixPath) -> Certificate:
+    """What haproxy has loaded from `pem` (`show ssl cert`), not what the file holds."""
+    text = runtime(conn, balancer, f"show ssl cert {pem}", "haproxy: show ssl cert")
+    fields = dict(line.partition(": ")[::2] for line in text.splitlines())
+    try:
+        not_after = datetime.strptime(fields["notAfter"], "%b %d %H:%M:%S %Y %Z")
+    except (KeyError, ValueError):
+        raise DeployError(HOST, "haproxy: show ssl cert", text.strip() or "no answer") from None
+    names = tuple(
+        part.strip().removeprefix("DNS:")
+        for part in fields.get("Subject Alternative Name", "").split(",")
+        if part.strip()
+    )
+    return Certificate(str(pem), names, not_after.replace(tzinfo=UTC))
 
 
 def _sessions(stat_csv: str) -> dict[tuple[str, str], int]:

@@ -1,47 +1,125 @@
-"""`fab check`: the generated config against the real nginx and haproxy on this machine."""
+"""`fab check`: the generated config against the real nginx and haproxy on this machine.
+
+A workstation has no certificate where the balancer keeps the real one: a certificate path
+the config names that does not exist here is checked with a throwaway self-signed one, and
+the result says so. A build made with other settings (the development build checked under
+production names) fails, naming the site it was built for.
+"""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from deploy.inventory import Inventory
 from deploy.release.backend import test_main_conf
 from plugins import contract
+
+# The first line of every generated file (plugins/serverconfig/nginx.py, `header`).
+GENERATED_FROM = re.compile(r"^# generated from the Pelican settings for (\S+); do not edit$")
+# Certificate paths: haproxy's `crt`, nginx's ssl_certificate and ssl_certificate_key.
+HAPROXY_CERTIFICATE = re.compile(r"(?<= crt )(/\S+)")
+NGINX_CERTIFICATE = re.compile(
+    r"(?<=ssl_certificate )(/\S+)(?=;)|(?<=ssl_certificate_key )(/\S+)(?=;)"
+)
 
 
 def check(inventory: Inventory) -> list[tuple[str, bool, str]]:
     """(what, passed, output) for each vhost and the haproxy config; skipped binaries say so."""
     results = []
     nginx, haproxy = shutil.which("nginx"), shutil.which("haproxy")
-    for backend in inventory.backends:
-        vhost = inventory.deploy.build_path / contract.vhost_path(backend.name)
-        what = f"nginx -t {vhost}"
-        if not vhost.is_file():
-            results.append((what, False, "missing: build the site first"))
-        elif nginx is None:
-            results.append((what, True, "skipped: no nginx binary here"))
-        else:
-            with tempfile.TemporaryDirectory() as tmp:
-                conf = Path(tmp) / "nginx.conf"
-                conf.write_text(test_main_conf(inventory, vhost), encoding="utf-8")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for backend in inventory.backends:
+            vhost = inventory.deploy.build_path / contract.vhost_path(backend.name)
+            what = f"nginx -t {vhost}"
+            if (problem := _not_built_for(inventory, vhost)) is not None:
+                results.append((what, False, problem))
+            elif nginx is None:
+                results.append((what, True, "skipped: no nginx binary here"))
+            else:
+                text, notes = _throwaway_certificates(
+                    vhost.read_text(encoding="utf-8"), NGINX_CERTIFICATE, work
+                )
+                checked = work / f"{backend.name}.conf"
+                checked.write_text(text, encoding="utf-8")
+                conf = work / f"{backend.name}-nginx.conf"
+                conf.write_text(test_main_conf(inventory, checked), encoding="utf-8")
                 # nginx's own prefix, not the temp dir: Debian's modules-enabled files load
                 # modules by a path relative to it ("modules/ngx_http_....so").
                 argv = [nginx, "-t", "-q", "-e", "stderr", "-c", str(conf)]
-                results.append((what, *_run(argv)))
-    cfg = inventory.deploy.build_path / contract.HAPROXY_CONFIG
-    what = f"haproxy -c {cfg}"
-    if not cfg.is_file():
-        results.append((what, False, "missing: build the site first"))
-    elif haproxy is None:
-        results.append((what, True, "skipped: no haproxy binary here"))
-    else:
-        results.append((what, *_run([haproxy, "-c", "-q", "-f", str(cfg)])))
+                results.append((what, *_run(argv, notes)))
+        cfg = inventory.deploy.build_path / contract.HAPROXY_CONFIG
+        what = f"haproxy -c {cfg}"
+        if (problem := _not_built_for(inventory, cfg)) is not None:
+            results.append((what, False, problem))
+        elif haproxy is None:
+            results.append((what, True, "skipped: no haproxy binary here"))
+        else:
+            text, notes = _throwaway_certificates(
+                cfg.read_text(encoding="utf-8"), HAPROXY_CERTIFICATE, work
+            )
+            checked = work / Path(contract.HAPROXY_CONFIG).name
+            checked.write_text(text, encoding="utf-8")
+            results.append((what, *_run([haproxy, "-c", "-f", str(checked)], notes)))
     return results
 
 
-def _run(argv: list[str]) -> tuple[bool, str]:
+def _not_built_for(inventory: Inventory, path: Path) -> str | None:
+    """Why `path` cannot be checked for these settings, or None."""
+    if not path.is_file():
+        return f"missing: build with {inventory.settings_file.name} first"
+    first = path.read_text(encoding="utf-8").partition("\n")[0]
+    match = GENERATED_FROM.match(first)
+    built_for = urlsplit(match[1]).hostname if match else None
+    if built_for != inventory.site.host:
+        return (
+            f"built for {match[1] if match else 'unknown settings'}, not {inventory.site.host}: "
+            f"build with {inventory.settings_file.name} first"
+        )
+    return None
+
+
+def _throwaway_certificates(text: str, pattern: re.Pattern[str], work: Path) -> tuple[str, str]:
+    """`text` with each certificate path missing here replaced by a throwaway one."""
+    notes = []
+    missing = sorted({m for groups in pattern.findall(text) for m in _groups(groups)})
+    missing = [path for path in missing if not Path(path).exists()]
+    if not missing:
+        return text, ""
+    pem = work / "throwaway.pem"
+    if not pem.exists():
+        _self_signed(pem)
+    for path in missing:
+        text = text.replace(f" {path}", f" {pem}")
+        notes.append(f"{path} is not on this machine (the real one lives on the server)")
+    return text, "with a throwaway certificate: " + "; ".join(notes)
+
+
+def _groups(found: str | tuple[str, ...]) -> list[str]:
+    return [found] if isinstance(found, str) else [group for group in found if group]
+
+
+def _self_signed(pem: Path) -> None:
+    key, cert = pem.with_suffix(".key"), pem.with_suffix(".crt")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-days", "1", "-subj", "/CN=fab-check", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )  # fmt: skip
+    pem.write_bytes(cert.read_bytes() + key.read_bytes())
+    pem.chmod(0o600)
+
+
+def _run(argv: list[str], notes: str) -> tuple[bool, str]:
     result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
-    return result.returncode == 0, (result.stderr + result.stdout).strip()
+    passed = result.returncode == 0
+    # The binary's own words when it refuses; on success only what we substituted.
+    output = "" if passed else (result.stderr + result.stdout).strip()
+    return passed, "\n     ".join(line for line in (notes, output) if line)

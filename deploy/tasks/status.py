@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+
 from fabric import Connection
 
 from deploy.hosts.fleet import Hosts
@@ -9,9 +12,13 @@ from deploy.release import backend as remote
 from deploy.release import haproxy
 from plugins.settings.hosts import Backend
 
+# ACME certificates renew 30 days before they expire: fewer days left means renewal fails.
+RENEWAL_WARNING_DAYS = 14
+
 
 def status(hosts: Hosts) -> str:
-    """A plain-text report, one block per backend, then haproxy's server states."""
+    """A plain-text report, one block per backend, the certificate haproxy serves, then its
+    server states."""
 
     def one(backend: Backend, conn: Connection) -> str:
         state = remote.read_state(conn, backend)
@@ -25,6 +32,15 @@ def status(hosts: Hosts) -> str:
         )
 
     lines = list(hosts.each_backend(one).values())
+    cert = haproxy.certificate(
+        hosts.balancer, hosts.inventory.balancer, PurePosixPath(hosts.inventory.site.haproxy.pem)
+    )
+    days = (cert.not_after - datetime.now(UTC)).days
+    warning = (
+        f"  WARNING: under {RENEWAL_WARNING_DAYS} days left" if days < RENEWAL_WARNING_DAYS else ""
+    )
+    lines.append(f"certificate {cert.path}: {', '.join(cert.names) or 'no names'}")
+    lines.append(f"  expires {cert.not_after:%Y-%m-%d %H:%M} UTC, {days} days left{warning}")
     lines.append("haproxy servers:")
     for row in haproxy.servers(hosts.balancer, hosts.inventory.balancer):
         lines.append(

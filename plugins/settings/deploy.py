@@ -7,6 +7,7 @@ hosts.py with the rest of each host's model.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +36,47 @@ DEFAULTS: dict[str, Any] = {
     # staged vhost with (Debian's module loader and MIME types).
     "DEPLOY_NGINX_TEST_MAIN": ["include /etc/nginx/modules-enabled/*.conf;"],
     "DEPLOY_NGINX_TEST_HTTP": ["include /etc/nginx/mime.types;"],
+    # `fab setup` provisions bare Debian hosts: packages, the deploy account and its sudoers
+    # drop-in, nginx and haproxy pointed at our config and started. False: the hosts are
+    # provisioned otherwise, and `setup` only prepares the deploy's folders and include file.
+    "DEPLOY_PROVISION": True,
+    # Debian packages each role needs, installed by `fab setup` when missing. curl: the health
+    # check after a flip; socat: haproxy's runtime API; openssl: the bootstrap certificate.
+    "DEPLOY_BACKEND_PACKAGES": [
+        "nginx",
+        "libnginx-mod-http-brotli-static",
+        "rsync",
+        "gzip",
+        "brotli",
+        "curl",
+        "sudo",
+    ],
+    "DEPLOY_BALANCER_PACKAGES": ["haproxy", "certbot", "socat", "openssl", "sudo"],
+    # The sudoers drop-in naming what the deploy account may run as root, per `{role}`.
+    "DEPLOY_SUDOERS_FILE": "/etc/sudoers.d/blog-{role}",
+    # The nginx.conf `fab setup` checks after pointing nginx at the live vhost.
+    "DEPLOY_NGINX_MAIN_CONF": "/etc/nginx/nginx.conf",
+    # Debian's placeholder site, which would answer every name our vhost does not; "" keeps it.
+    "DEPLOY_NGINX_DEFAULT_SITE": "/etc/nginx/sites-enabled/default",
+    # Where Debian's haproxy unit reads CONFIG= from.
+    "DEPLOY_HAPROXY_DEFAULTS_FILE": "/etc/default/haproxy",
 }
 PREFIX = "DEPLOY_"
+# Debian policy 5.6.7: lowercase letters, digits, + - . ; at least two, a letter or digit first.
+_DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
+
+
+@dataclass(frozen=True)
+class Provisioning:
+    """What `fab setup` installs and configures on bare Debian hosts (DEPLOY_PROVISION)."""
+
+    backend_packages: tuple[str, ...]
+    balancer_packages: tuple[str, ...]
+    # "" turns a step off; `{role}` is "backend" or "balancer".
+    sudoers_file: str
+    nginx_main_conf: str
+    nginx_default_site: str
+    haproxy_defaults_file: str
 
 
 @dataclass(frozen=True)
@@ -50,6 +90,43 @@ class DeploySettings:
     nginx_include_file: str
     nginx_test_main: tuple[str, ...]
     nginx_test_http: tuple[str, ...]
+    provisioning: Provisioning | None
+
+
+def _packages(key: str, value: object) -> tuple[str, ...]:
+    names = rules.strings(key, value)
+    for name in names:
+        if not _DEBIAN_PACKAGE.fullmatch(name):
+            raise SettingsError(key, value, f"Debian package names ({name!r} is not one)")
+    return names
+
+
+def _optional_file(key: str, value: object) -> str:
+    """A file path, or "" to leave that step out; `{role}` may stand for a word."""
+    if value == "":
+        return ""
+    if isinstance(value, str):
+        rules.file_path(key, value.replace("{role}", "role"))
+    else:
+        rules.file_path(key, value)
+    return str(value)
+
+
+def _provisioning(merged: Mapping[str, Any]) -> Provisioning | None:
+    if not rules.boolean("DEPLOY_PROVISION", merged["DEPLOY_PROVISION"]):
+        return None
+    return Provisioning(
+        backend_packages=_packages("DEPLOY_BACKEND_PACKAGES", merged["DEPLOY_BACKEND_PACKAGES"]),
+        balancer_packages=_packages("DEPLOY_BALANCER_PACKAGES", merged["DEPLOY_BALANCER_PACKAGES"]),
+        sudoers_file=_optional_file("DEPLOY_SUDOERS_FILE", merged["DEPLOY_SUDOERS_FILE"]),
+        nginx_main_conf=_optional_file("DEPLOY_NGINX_MAIN_CONF", merged["DEPLOY_NGINX_MAIN_CONF"]),
+        nginx_default_site=_optional_file(
+            "DEPLOY_NGINX_DEFAULT_SITE", merged["DEPLOY_NGINX_DEFAULT_SITE"]
+        ),
+        haproxy_defaults_file=_optional_file(
+            "DEPLOY_HAPROXY_DEFAULTS_FILE", merged["DEPLOY_HAPROXY_DEFAULTS_FILE"]
+        ),
+    )
 
 
 def deploy_from_settings(settings: Mapping[str, Any], base: Path | None = None) -> DeploySettings:
@@ -82,4 +159,5 @@ def deploy_from_settings(settings: Mapping[str, Any], base: Path | None = None) 
         nginx_include_file=include,
         nginx_test_main=rules.strings("DEPLOY_NGINX_TEST_MAIN", merged["DEPLOY_NGINX_TEST_MAIN"]),
         nginx_test_http=rules.strings("DEPLOY_NGINX_TEST_HTTP", merged["DEPLOY_NGINX_TEST_HTTP"]),
+        provisioning=_provisioning(merged),
     )

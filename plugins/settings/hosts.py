@@ -36,6 +36,8 @@ BACKEND_KEYS: dict[str, Any] = {
     # `{conf}` marks where the deploy puts the nginx.conf to test; appended as `-c {conf}`.
     "nginx_test_command": "sudo nginx -t",
     "nginx_reload_command": "sudo systemctl reload nginx",
+    # Run as root by `fab setup`: must start nginx, and do nothing when it runs already.
+    "nginx_start_command": "systemctl enable --now nginx",
 }
 BALANCER_KEYS: dict[str, Any] = {
     "address": REQUIRED,
@@ -47,6 +49,8 @@ BALANCER_KEYS: dict[str, Any] = {
     # `{config_dir}` marks where the deploy puts the config to test; appended as `-f …`.
     "haproxy_test_command": "sudo haproxy -c -f {config_dir}",
     "haproxy_reload_command": "sudo systemctl reload haproxy",
+    # Run as root by `fab setup`: must start haproxy, and do nothing when it runs already.
+    "haproxy_start_command": "systemctl enable --now haproxy",
 }
 
 
@@ -78,6 +82,7 @@ class Backend:
     ssh: SshTarget
     nginx_test_command: str
     nginx_reload_command: str
+    nginx_start_command: str
 
     @property
     def live_root(self) -> PurePosixPath:
@@ -100,6 +105,7 @@ class Balancer:
     runtime_socket: PurePosixPath
     haproxy_test_command: str
     haproxy_reload_command: str
+    haproxy_start_command: str
 
     name = "balancer"
 
@@ -195,6 +201,9 @@ def _backend(where: str, raw: object, tcp: bool) -> Backend:
         nginx_reload_command=rules.command(
             f"{where}['nginx_reload_command']", item["nginx_reload_command"]
         ),
+        nginx_start_command=rules.command(
+            f"{where}['nginx_start_command']", item["nginx_start_command"]
+        ),
     )
 
 
@@ -237,5 +246,8 @@ def balancer(value: object) -> Balancer:
         haproxy_test_command=_with_placeholder(test, "config_dir", "-f"),
         haproxy_reload_command=rules.command(
             "BALANCER['haproxy_reload_command']", item["haproxy_reload_command"]
+        ),
+        haproxy_start_command=rules.command(
+            "BALANCER['haproxy_start_command']", item["haproxy_start_command"]
         ),
     )

@@ -110,6 +110,12 @@ class Site:
     redirects: tuple[Redirect, ...]
 
     @property
+    def names(self) -> tuple[str, ...]:
+        """Every name the site answers to (and a certificate must cover): SITEURL's host, then
+        NGINX_SERVER_ALIASES."""
+        return tuple(dict.fromkeys((self.host, *self.nginx.aliases)))
+
+    @property
     def real_ip(self) -> str:
         """How nginx learns the client address: "x-forwarded-for", "proxy_protocol" or ""."""
         if self.nginx.role == "standalone":

@@ -167,6 +167,8 @@ class Stack:
             "DEPLOY_DRAIN_TIMEOUT = 10\n"
             "DEPLOY_HEALTH_TIMEOUT = 20\n"
             "DEPLOY_RELEASES_KEPT = 3\n"
+            # This machine is shared: setup only makes the deploy's folders, provisions nothing.
+            "DEPLOY_PROVISION = False\n"
             + "".join(f"{line}\n" for line in [self.theme_override, *self.extra_settings] if line)
         )
 

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from .model import Backend, Site, host_port
 
+ERROR_PAGE = "/404.html"
+HEALTH_CHECK = "/healthz.txt"
+# Paths the vhost has an exact `location =` for: a redirect from one would duplicate it.
+EXACT_LOCATIONS = {ERROR_PAGE: "the 404 page", HEALTH_CHECK: "the release's health check"}
+
 # Mozilla's intermediate profile (v5.7) without the DHE suites: those need an ssl_dhparam
 # file we do not ship, and every client that could use them also speaks ECDHE.
 INTERMEDIATE_CIPHERS = ":".join(
@@ -226,11 +231,11 @@ def vhost(site: Site, backend: Backend) -> str:
         out.add("brotli_static on;")
     if nginx.pagespeed is not None:
         out.add(f"include {backend.root.rstrip('/')}/nginx/pagespeed.conf;")
-    out.add("error_page 404 /404.html;")
+    out.add(f"error_page 404 {ERROR_PAGE};")
     _security_headers(site, out)
     out.add("")
-    _location(site, out, "= /404.html", "no-cache", "internal;")
-    _location(site, out, "= /healthz.txt", "no-store", "default_type text/plain;")
+    _location(site, out, f"= {ERROR_PAGE}", "no-cache", "internal;")
+    _location(site, out, f"= {HEALTH_CHECK}", "no-store", "default_type text/plain;")
     _acme(site, out)
     _location(site, out, "^~ /.well-known/", "no-cache")
     out.add("# Dotfiles (.git, .htaccess, editor droppings) are never served.")

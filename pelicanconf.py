@@ -22,12 +22,17 @@ THEME = "theme"
 TIMEZONE = "Europe/London"
 DEFAULT_LANG = "en"
 DEFAULT_DATE_FORMAT = "%-d %B %Y"
-# Pelican stops reading a post at docutils' first warning but swallows the message; sending
-# docutils' report to stderr (None) keeps "<file>:<line>: (ERROR/3) ..." in the build log.
-DOCUTILS_SETTINGS = {"warning_stream": None}
+# Pelican stops reading a post at docutils' first warning; plugins/content_checks reports it
+# as one line naming the file and line. File insertion and raw HTML (`include`, `raw`,
+# `csv-table :file:`) are off: CONTENT_ALLOW_FILE_INSERTION = True turns them on.
+DOCUTILS_SETTINGS: dict[str, object] = {}
+# One language: posts may share a slug (recurring titles) as long as their URLs differ;
+# content_checks stops the build when two sources would write the same file.
+ARTICLE_TRANSLATION_ID = None
+PAGE_TRANSLATION_ID = None
 
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = ["sitemap", "sitemap_lastmod", "neighbors", "serverconfig", "webperf"]
+PLUGINS = ["content_checks", "sitemap", "sitemap_lastmod", "neighbors", "serverconfig", "webperf"]
 
 # URLs are part of the public contract: /{year}/{month}/{day}/{slug}/ for posts.
 ARTICLE_URL = "{date:%Y}/{date:%m}/{date:%d}/{slug}/"

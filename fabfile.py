@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from fabric import task
@@ -9,6 +10,7 @@ from invoke import Context
 from invoke.exceptions import Exit
 
 from deploy.authoring import PostExistsError, write_new_post
+from deploy.build import PLAIN_LOG
 from deploy.check import check as run_checks
 from deploy.errors import DeployError, InventoryError
 from deploy.hosts import Hosts
@@ -26,8 +28,12 @@ HERE = Path(__file__).resolve().parent
 def build(c: Context, publish: bool = False) -> None:
     """Build the site into output/ (--publish: with publishconf.py, warnings fatal)."""
     settings, fatal = ("publishconf.py", "warnings") if publish else ("pelicanconf.py", "errors")
+    argv = [".venv/bin/pelican", "content", "-s", settings, "--fatal", fatal, *PLAIN_LOG]
     with c.cd(str(HERE)):
-        c.run(f".venv/bin/pelican content -s {settings} --fatal {fatal}", pty=False)
+        result = c.run(shlex.join(argv), pty=False, warn=True)
+    if result.failed:
+        # Pelican's last line already says which file is wrong and what to do.
+        raise Exit(code=result.exited)
 
 
 @task

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import shutil
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -289,55 +288,6 @@ def test_every_text_colour_meets_wcag_aa_in_both_schemes():
                 if ratio < 4.5:
                     failures.append(f"{scheme}: --{text} on --{background} is {ratio:.2f}:1")
     assert not failures
-
-
-BROKEN_DIRECTIVE = """A post with a typo
-##################
-
-:date: 2014-01-01 10:00
-:category: coding
-:slug: broken-directive
-:summary: This one has a directive docutils does not know.
-
-The first paragraph is fine.
-
-.. code-blok:: python
-
-    print("never highlighted")
-"""
-
-NO_TITLE = """:date: 2014-01-02 10:00
-:category: coding
-:slug: no-title
-:summary: This one forgot its title.
-
-Just a paragraph, with nothing above it.
-"""
-
-
-@pytest.mark.parametrize(
-    ("name", "text", "expected"),
-    [
-        (
-            "broken-directive.rst",
-            BROKEN_DIRECTIVE,
-            r'broken-directive\.rst:11: \(ERROR/3\) Unknown directive type "code-blok"',
-        ),
-        ("no-title.rst", NO_TITLE, r"title missing in file \S*/no-title\.rst"),
-    ],
-    ids=["broken-directive", "no-title"],
-)
-def test_bad_post_fails_the_build_naming_the_file(
-    tmp_path: Path, name: str, text: str, expected: str
-):
-    content = tmp_path / "content"
-    shutil.copytree(CONTENT, content)
-    (content / name).write_text(text, encoding="utf-8")
-    # A wide console keeps rich from wrapping the file name across lines.
-    build = build_site(tmp_path, content=content, env={"COLUMNS": "500"}, check=False)
-    output = build.result.stdout + build.result.stderr
-    assert build.result.returncode != 0, output
-    assert re.search(expected, output), output
 
 
 def test_sitemap_dates_undated_pages_by_the_newest_post(publish_build: Build, tmp_path: Path):

@@ -24,6 +24,16 @@ FILE_INSERTION_FIX = (
     "file insertion and raw HTML are off; set CONTENT_ALLOW_FILE_INSERTION = True in "
     "pelicanconf.py to allow them"
 )
+# The cure for docutils' commonest complaints, by a phrase of the complaint.
+DOCUTILS_FIXES = {
+    "Unknown directive type": "check the directive's spelling against docutils' list, or remove it",
+    "Unknown interpreted text role": "check the role's spelling against docutils' list",
+    "underline too short": "make the underline at least as long as the title",
+    "start-string without end-string": "close the markup, or put a backslash before the character",
+    "Malformed table": "line the table's borders up, one column under another",
+    "Duplicate explicit target name": "give each link its own name, or use anonymous links (`text`__)",
+    "Inconsistent title style": "use one underline style per section level throughout the post",
+}
 # docutils' report: '<path>:<line>: (ERROR/3) <message>' (the line may be missing).
 _DOCUTILS_REPORT = re.compile(r"^(?P<path>.*?):(?:(?P<line>\d+):)? \((?:\w+)/\d\) (?P<what>.*)$")
 
@@ -40,12 +50,10 @@ def _docutils_problem(source: str, error: SystemMessage) -> ContentProblem:
         return ContentProblem(source, _first_line(error), "fix the reStructuredText")
     what = match["what"].rstrip(".")
     line = int(match["line"]) if match["line"] else None
-    if "disabled" in what:
+    if "disabled" in what or "access deactivated" in what:
         return ContentProblem(source, what, FILE_INSERTION_FIX, line)
-    if what.startswith("Unknown directive type") or what.startswith("Unknown interpreted"):
-        fix = "check its spelling against docutils' list, or remove it"
-        return ContentProblem(source, what, fix, line)
-    return ContentProblem(source, what, "fix the reStructuredText there", line)
+    fix = next((fix for start, fix in DOCUTILS_FIXES.items() if start in what), None)
+    return ContentProblem(source, what, fix or "fix the reStructuredText there", line)
 
 
 def _unreadable(args: tuple[Any, ...], settings: Mapping[str, Any]) -> ContentProblem:
@@ -151,6 +159,18 @@ TRANSLATIONS: dict[str, Translate] = {
     ),
 }
 
+# Pelican's messages that arrive formatted already (f-strings), by pattern.
+_MARKDOWN_DISABLED = re.compile(r"^(?P<path>.+): Could not import 'markdown\.Markdown'")
+
+
+def _formatted(message: str, settings: Mapping[str, Any]) -> ContentProblem | None:
+    match = _MARKDOWN_DISABLED.match(message)
+    if match is None:
+        return None
+    what = "is Markdown, which this blog does not read"
+    return ContentProblem(source_name(match["path"], settings), what, "write it as a .rst post")
+
+
 FATAL_FIX = "this build stops at warnings (--fatal warnings); fix what it names"
 
 
@@ -165,8 +185,11 @@ class PelicanMessages(logging.Filter):
         if not logging.WARNING <= record.levelno < logging.CRITICAL:
             return True
         translate = TRANSLATIONS.get(str(record.msg))
+        formatted = _formatted(str(record.msg), self.settings) if not record.args else None
         if translate is not None and isinstance(record.args, tuple):
             text = str(translate(record.args, self.settings))
+        elif formatted is not None:
+            text = str(formatted)
         elif is_fatal(record.levelno):
             text = " ".join(record.getMessage().split()) + f"; {FATAL_FIX}"
         else:

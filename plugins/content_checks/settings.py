@@ -44,6 +44,9 @@ def apply(settings: MutableMapping[str, Any]) -> None:
     docutils.update(dict.fromkeys(FILE_INSERTION_KEYS, allowed))
     # MathML: formulas a browser lays out itself, without JavaScript or a stylesheet.
     docutils.setdefault("math_output", "MathML")
+    # Editors on Windows start files with a byte order mark; docutils would read it as part
+    # of the title.
+    docutils.setdefault("input_encoding", "utf-8-sig")
     settings["DOCUTILS_SETTINGS"] = docutils
     if not settings["CONTENT_WRITE_DRAFTS"]:
         settings.update(dict.fromkeys(DRAFT_SAVE_AS_KEYS, ""))

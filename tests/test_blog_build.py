@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -127,20 +126,7 @@ def test_posts_link_to_their_neighbours(dev_build: Build):
 
 def test_every_internal_reference_resolves(any_build: tuple[Build, str]):
     build, siteurl = any_build
-    root = build.output.resolve()
-    ids = functools.cache(html.element_ids)
-    broken = []
-    for page in html.html_files(root):
-        for ref in html.references(page):
-            target = html.local_target(root, ref, siteurl)
-            if target is None:
-                continue
-            target, anchor = target.resolve(), html.fragment(ref)
-            where = f"{page.relative_to(root)}: <{ref.tag} {ref.attribute}={ref.url!r}>"
-            if not (target.is_relative_to(root) and target.is_file()):
-                broken.append(f"{where} -> missing {target}")
-            elif anchor and target.suffix == ".html" and anchor not in ids(target):
-                broken.append(f"{where} -> no id {anchor!r}")
+    broken = html.broken_references(build.output, siteurl)
     assert not broken, "\n".join(broken)
 
 

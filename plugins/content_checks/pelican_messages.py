@@ -31,7 +31,6 @@ DOCUTILS_FIXES = {
     "underline too short": "make the underline at least as long as the title",
     "start-string without end-string": "close the markup, or put a backslash before the character",
     "Malformed table": "line the table's borders up, one column under another",
-    "Duplicate explicit target name": "give each link its own name, or use anonymous links (`text`__)",
     "Inconsistent title style": "use one underline style per section level throughout the post",
 }
 # docutils' report: '<path>:<line>: (ERROR/3) <message>' (the line may be missing).

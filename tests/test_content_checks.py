@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from plugins.content_checks import settings as content_settings
-from plugins.content_checks.file_names import case_variants
+from plugins.content_checks.file_names import case_variants, unread_files
 from plugins.content_checks.problems import ContentProblem
 from plugins.serverconfig import rules
 from plugins.serverconfig.errors import ServerConfigError
@@ -33,6 +33,14 @@ def test_a_problem_reads_file_line_what_and_cure():
 
 def test_every_case_of_rst_is_a_variant():
     assert case_variants("rst") == {"rst", "rsT", "rSt", "rST", "Rst", "RsT", "RSt", "RST"}
+
+
+def test_unread_files_are_named_but_not_editor_droppings(tmp_path: Path):
+    for name in ("post.rst", "post.rst.txt", "notes.md", ".post.rst.swp", "post.rst~", "#x#"):
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    settings = {"PATH": str(tmp_path), "IGNORE_FILES": [".#*"]}
+    unread = unread_files(settings, known=["post.rst"])
+    assert [p.name for p in unread] == ["notes.md", "post.rst.txt"]
 
 
 @pytest.mark.parametrize("allowed", [False, True])

@@ -34,8 +34,12 @@ def read_any_case(readers: Readers) -> None:
         readers.reader_classes.setdefault(variant, rst)
 
 
+# Editors' droppings (swap files, backups) sit beside posts while they are edited: never posts.
+EDITOR_FILES = [".*", "*~", "#*#"]
+
+
 def _files(root: Path, settings: Mapping[str, Any]) -> Iterator[Path]:
-    ignores = settings["IGNORE_FILES"]
+    ignores = [*settings["IGNORE_FILES"], *EDITOR_FILES]
     for folder, dirs, files in os.walk(root, followlinks=True):
         dirs[:] = [d for d in dirs if not any(fnmatch.fnmatch(d, i) for i in ignores)]
         for name in files:

@@ -52,8 +52,8 @@ EXPECTED = {
         r"archives page \(ARCHIVES_SAVE_AS\); give it another :slug:"
     ),
     "same-url": (
-        r"content/first.rst:5: would be written to 2024/02/01/a-post/index.html, like "
-        r"content/second.rst; give one of them another :slug:"
+        r"content/second.rst:5: would be written to 2024/02/01/a-post/index.html, like "
+        r"content/first.rst; give one of them another :slug:"
     ),
     "save-as-outside": r"content/post.rst: would be written outside the site .*; fix its :slug:",
     "redirect-from-healthz": (

@@ -61,17 +61,20 @@ def check(generators: list[Any], settings: Mapping[str, Any]) -> None:
     for save_as, what in [*_built_in(settings), *_listings(generators)]:
         if save_as:
             owners.setdefault(os.path.normpath(save_as), what)
+    contents = [
+        content
+        for generator in generators
+        for attribute in CONTENT_ATTRIBUTES
+        for content in getattr(generator, attribute, ())
+        if getattr(content, "save_as", "")
+    ]
     sources: dict[str, Any] = {}
-    for generator in generators:
-        for attribute in CONTENT_ATTRIBUTES:
-            for content in getattr(generator, attribute, ()):
-                save_as = getattr(content, "save_as", "")
-                if not save_as:
-                    continue
-                key = os.path.normpath(save_as)
-                if key in owners or key in sources:
-                    _stop(content, key, owners.get(key) or sources[key], settings)
-                sources[key] = content
+    # By file name, so the same content names the same pair on every build.
+    for content in sorted(contents, key=lambda c: str(c.source_path)):
+        key = os.path.normpath(content.save_as)
+        if key in owners or key in sources:
+            _stop(content, key, owners.get(key) or sources[key], settings)
+        sources[key] = content
 
 
 def _stop(content: Any, save_as: str, other: Any, settings: Mapping[str, Any]) -> None:

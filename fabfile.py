@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from fabric import task
@@ -12,6 +13,7 @@ from deploy.errors import DeployError
 from deploy.hosts.fleet import Hosts
 from deploy.inventory import Inventory, load_inventory
 from deploy.progress import Progress
+from deploy.tasks.build import PLAIN_LOG
 from deploy.tasks.check import check as run_checks
 from deploy.tasks.publish import publish as publish_release
 from deploy.tasks.rollback import rollback as roll_back_release
@@ -27,8 +29,12 @@ HERE = Path(__file__).resolve().parent
 def build(c: Context, publish: bool = False) -> None:
     """Build the site into output/ (--publish: with publishconf.py, warnings fatal)."""
     settings, fatal = ("publishconf.py", "warnings") if publish else ("pelicanconf.py", "errors")
+    argv = [".venv/bin/pelican", "content", "-s", settings, "--fatal", fatal, *PLAIN_LOG]
     with c.cd(str(HERE)):
-        c.run(f".venv/bin/pelican content -s {settings} --fatal {fatal}", pty=False)
+        result = c.run(shlex.join(argv), pty=False, warn=True)
+    if result.failed:
+        # Pelican's last line already says which file is wrong and what to do.
+        raise Exit(code=result.exited)
 
 
 @task

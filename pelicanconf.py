@@ -22,9 +22,14 @@ THEME = "theme"
 TIMEZONE = "Europe/London"
 DEFAULT_LANG = "en"
 DEFAULT_DATE_FORMAT = "%-d %B %Y"
-# Pelican stops reading a post at docutils' first warning but swallows the message; sending
-# docutils' report to stderr (None) keeps "<file>:<line>: (ERROR/3) ..." in the build log.
-DOCUTILS_SETTINGS = {"warning_stream": None}
+# Pelican stops reading a post at docutils' first warning; plugins/content_checks reports it
+# as one line naming the file and line. File insertion and raw HTML (`include`, `raw`,
+# `csv-table :file:`) are off: CONTENT_ALLOW_FILE_INSERTION = True turns them on.
+DOCUTILS_SETTINGS: dict[str, object] = {}
+# One language: posts may share a slug (recurring titles) as long as their URLs differ;
+# content_checks stops the build when two sources would write the same file.
+ARTICLE_TRANSLATION_ID = None
+PAGE_TRANSLATION_ID = None
 
 # Our plugins are the `plugins` package in this folder, loaded by the same full names that
 # deploy/, bench/ and the tests import (one module object per file). plugins.settings comes
@@ -32,6 +37,7 @@ DOCUTILS_SETTINGS = {"warning_stream": None}
 PLUGIN_PATHS = [str(HERE)]
 PLUGINS = [
     "plugins.settings",
+    "plugins.content_checks",
     "plugins.sitemap_lastmod",
     "neighbors",
     "plugins.serverconfig",

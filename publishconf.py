@@ -21,6 +21,9 @@ FEED_DOMAIN = SITEURL
 FEED_ALL_ATOM = "feeds/all.atom.xml"
 CATEGORY_FEED_ATOM = "feeds/{slug}.atom.xml"
 
+# Drafts stay out of the published site (content_checks writes them in development only).
+CONTENT_WRITE_DRAFTS = False
+
 # Build-time page speed (minify, fingerprint, precompress, images): on for production.
 WEBPERF_ENABLED = True
 

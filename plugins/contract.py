@@ -21,6 +21,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 HEALTH_FILE = "healthz.txt"
+ERROR_PAGE = "404.html"
+# URL paths the vhost answers with an exact `location =`: a redirect from one would clash.
+EXACT_LOCATIONS = {
+    f"/{ERROR_PAGE}": "the 404 page",
+    f"/{HEALTH_FILE}": "the release's health check",
+}
 
 # Fingerprinted names: `style.css` -> `style.<first 10 hex of its sha256>.css`.
 FINGERPRINT_LENGTH = 10

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from plugins.authoring import PostExistsError, write_new_post
+from tests.support import html
 from tests.support.site import REPO, build_site
 
 FAB = Path(sys.executable).parent / "fab"
@@ -46,14 +47,32 @@ def test_refuses_a_title_with_no_slug(tmp_path: Path, title: str):
 
 
 def test_the_skeleton_builds_as_a_draft(tmp_path: Path):
-    """A fresh draft must not break the publish build, nor appear among the posts."""
+    """A fresh draft must not break the publish build, nor ship in it; development builds
+    show it under /drafts/, marked noindex."""
     content = tmp_path / "content"
     shutil.copytree(REPO / "content", content)
     write_new_post(content, "A Draft In Progress", WHEN)
-    build = build_site(tmp_path, "publishconf.py", content=content)
-    assert (build.output / "drafts" / "a-draft-in-progress" / "index.html").is_file()
+    build = build_site(tmp_path / "publish", "publishconf.py", content=content)
+    assert not (build.output / "drafts").exists()
+    shipped = [p for p in html.html_files(build.output) if b"a-draft-in-progress" in p.read_bytes()]
+    assert shipped == []
     assert "a-draft-in-progress" not in (build.output / "sitemap.xml").read_text()
     assert "a-draft-in-progress" not in (build.output / "feeds" / "all.atom.xml").read_text()
+    dev = build_site(tmp_path / "dev", "pelicanconf.py", content=content)
+    page = html.parse(dev.output / "drafts" / "a-draft-in-progress" / "index.html")
+    robots = page.find(".//meta[@name='robots']")
+    assert robots is not None and robots.get("content") == "noindex"
+
+
+def test_a_setting_lets_the_publish_build_write_drafts_with_noindex(tmp_path: Path):
+    content = tmp_path / "content"
+    shutil.copytree(REPO / "content", content)
+    write_new_post(content, "A Draft In Progress", WHEN)
+    extra = {"CONTENT_WRITE_DRAFTS": True}
+    build = build_site(tmp_path, "publishconf.py", content=content, extra=extra)
+    page = html.parse(build.output / "drafts" / "a-draft-in-progress" / "index.html")
+    assert page.find(".//meta[@name='robots']").get("content") == "noindex"
+    assert "a-draft-in-progress" not in (build.output / "sitemap.xml").read_text()
 
 
 @pytest.fixture

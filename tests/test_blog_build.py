@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
-import shutil
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,20 +126,7 @@ def test_posts_link_to_their_neighbours(dev_build: Build):
 
 def test_every_internal_reference_resolves(any_build: tuple[Build, str]):
     build, siteurl = any_build
-    root = build.output.resolve()
-    ids = functools.cache(html.element_ids)
-    broken = []
-    for page in html.html_files(root):
-        for ref in html.references(page):
-            target = html.local_target(root, ref, siteurl)
-            if target is None:
-                continue
-            target, anchor = target.resolve(), html.fragment(ref)
-            where = f"{page.relative_to(root)}: <{ref.tag} {ref.attribute}={ref.url!r}>"
-            if not (target.is_relative_to(root) and target.is_file()):
-                broken.append(f"{where} -> missing {target}")
-            elif anchor and target.suffix == ".html" and anchor not in ids(target):
-                broken.append(f"{where} -> no id {anchor!r}")
+    broken = html.broken_references(build.output, siteurl)
     assert not broken, "\n".join(broken)
 
 
@@ -289,55 +274,6 @@ def test_every_text_colour_meets_wcag_aa_in_both_schemes():
                 if ratio < 4.5:
                     failures.append(f"{scheme}: --{text} on --{background} is {ratio:.2f}:1")
     assert not failures
-
-
-BROKEN_DIRECTIVE = """A post with a typo
-##################
-
-:date: 2014-01-01 10:00
-:category: coding
-:slug: broken-directive
-:summary: This one has a directive docutils does not know.
-
-The first paragraph is fine.
-
-.. code-blok:: python
-
-    print("never highlighted")
-"""
-
-NO_TITLE = """:date: 2014-01-02 10:00
-:category: coding
-:slug: no-title
-:summary: This one forgot its title.
-
-Just a paragraph, with nothing above it.
-"""
-
-
-@pytest.mark.parametrize(
-    ("name", "text", "expected"),
-    [
-        (
-            "broken-directive.rst",
-            BROKEN_DIRECTIVE,
-            r'broken-directive\.rst:11: \(ERROR/3\) Unknown directive type "code-blok"',
-        ),
-        ("no-title.rst", NO_TITLE, r"title missing in file \S*/no-title\.rst"),
-    ],
-    ids=["broken-directive", "no-title"],
-)
-def test_bad_post_fails_the_build_naming_the_file(
-    tmp_path: Path, name: str, text: str, expected: str
-):
-    content = tmp_path / "content"
-    shutil.copytree(CONTENT, content)
-    (content / name).write_text(text, encoding="utf-8")
-    # A wide console keeps rich from wrapping the file name across lines.
-    build = build_site(tmp_path, content=content, env={"COLUMNS": "500"}, check=False)
-    output = build.result.stdout + build.result.stderr
-    assert build.result.returncode != 0, output
-    assert re.search(expected, output), output
 
 
 def test_sitemap_dates_undated_pages_by_the_newest_post(publish_build: Build, tmp_path: Path):

@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from deploy.tasks.setup import sudoers_lines
 
+from deploy.tasks.setup import sudoers_lines
 from tests.support.debian_host import DebianHost, start_debian_host
 from tests.support.deploy_stack import published
 from tests.support.servers import free_port

@@ -132,7 +132,7 @@ def script(name: str) -> Script:
         raise ScriptError(f"there is no deploy/{FOLDER}/{name}.sh") from None
 
 
-def command(name: str, **arguments: Argument | Sequence[str]) -> str:
+def command(name: str, /, **arguments: Argument | Sequence[str]) -> str:
     """The command line that runs deploy/remote/<name>.sh with `arguments`, which must be
     exactly the ones its header names (the last one a list if it ends with `...`)."""
     found = script(name)

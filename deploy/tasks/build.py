@@ -18,6 +18,15 @@ log = logging.getLogger(__name__)
 
 PELICAN = Path(sys.executable).parent / "pelican"
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+# Log lines as bare messages, one per line: a failed build ends with the one line that says
+# which file is wrong and what to do (plugins/content_checks), not with wrapped columns.
+PLAIN_LOG = ["--log-handler", "plain"]
+
+
+def failure_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The last line a failed `pelican` printed: its reason for stopping."""
+    lines = (result.stderr.strip() or result.stdout.strip()).splitlines()
+    return lines[-1].strip() if lines else "no output"
 
 
 def new_release_id(sources: list[Path]) -> str:
@@ -46,13 +55,12 @@ def release_time(release_id: str) -> int:
 def build(inventory: Inventory, release_id: str) -> None:
     """Run Pelican with the inventory's settings and this release id, or raise DeployError."""
     argv = [str(PELICAN), "-s", str(inventory.settings_file), "--fatal", "warnings"]
-    argv += ["-e", f"RELEASE_ID={json.dumps(release_id)}"]
+    argv += [*PLAIN_LOG, "-e", f"RELEASE_ID={json.dumps(release_id)}"]
     log.debug("build: %s", argv)
     result = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        tail = (result.stderr.strip() or result.stdout.strip()).splitlines()[-8:]
         raise DeployError(
-            "local", "build", f"pelican exit {result.returncode}:\n" + "\n".join(tail)
+            "local", "build", f"pelican exit {result.returncode}: {failure_line(result)}"
         )
     health = inventory.output_path / "healthz.txt"
     if not health.is_file() or health.read_text(encoding="utf-8").strip() != release_id:

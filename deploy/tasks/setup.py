@@ -101,7 +101,7 @@ def setup_backend(
     if provisioning:
         command = scripts.command(
             "service",
-            name="nginx",
+            service="nginx",
             test_command=commands.fill(
                 backend.nginx_test_command, conf=provisioning.nginx_main_conf
             ),
@@ -149,7 +149,7 @@ def setup_balancer(
             changes.append(f"self-signed {pem}")
         command = scripts.command(
             "service",
-            name="haproxy",
+            service="haproxy",
             test_command=commands.fill(
                 balancer.haproxy_test_command, config_dir=balancer.config_dir
             ),

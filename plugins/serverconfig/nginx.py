@@ -252,14 +252,14 @@ def _site_settings(site: Site, backend: Backend, out: _Block) -> None:
         out.add("brotli_static on;")
     if nginx.pagespeed is not None:
         out.add(f"include {backend.root / 'nginx' / 'pagespeed.conf'};")
-    out.add("error_page 404 /404.html;")
+    out.add(f"error_page 404 /{contract.ERROR_PAGE};")
     _security_headers(site, out)
     out.add("")
 
 
 def _site_locations(site: Site, out: _Block) -> None:
     """Health file, ACME, dotfiles, redirects, and caching by kind of file."""
-    _location(site, out, "= /404.html", "no-cache", "internal;")
+    _location(site, out, f"= /{contract.ERROR_PAGE}", "no-cache", "internal;")
     _location(site, out, f"= /{contract.HEALTH_FILE}", "no-store", "default_type text/plain;")
     _acme(site, out)
     _location(site, out, "^~ /.well-known/", "no-cache")

@@ -17,7 +17,7 @@ from pelican import Pelican, signals
 
 from plugins import contract
 from plugins.settings import load, redirects
-from plugins.settings.errors import stops_build
+from plugins.settings.errors import SettingsError, stops_build
 from plugins.settings.site import Site
 
 from . import haproxy, nginx
@@ -28,15 +28,24 @@ log = logging.getLogger(__name__)
 _content_redirects: dict[int, list[redirects.Redirect]] = {}
 
 
+# Where generators keep content, written or not (a draft is not written in a publish build).
+CONTENT_ATTRIBUTES = (
+    "articles",
+    "translations",
+    "hidden_articles",
+    "hidden_translations",
+    "drafts",
+    "drafts_translations",
+    "pages",
+    "hidden_pages",
+    "draft_pages",
+    "draft_translations",
+)
+
+
 def _contents(generators: Iterable[Any]) -> Iterable[Any]:
     for generator in generators:
-        for attribute in (
-            "articles",
-            "translations",
-            "pages",
-            "hidden_pages",
-            "hidden_translations",
-        ):
+        for attribute in CONTENT_ATTRIBUTES:
             yield from getattr(generator, attribute, ())
 
 
@@ -48,10 +57,17 @@ def collect_redirects(generators: list[Any]) -> None:
     found = []
     for content in _contents(generators):
         value = content.metadata.get(redirects.METADATA_KEY)
-        if value is not None:
-            found += redirects.from_metadata(
-                _relative(content.source_path, generators[0].settings), content.url, value
+        if value is None:
+            continue
+        source = _relative(content.source_path, generators[0].settings)
+        if not content.save_as:
+            raise SettingsError(
+                f"{source}: {redirects.METADATA_KEY}",
+                value,
+                "no redirect to a draft, which this build does not write: publish the post "
+                "or remove :redirect_from:",
             )
+        found += redirects.from_metadata(source, content.url, value)
     _content_redirects[id(generators[0].settings)] = found
 
 

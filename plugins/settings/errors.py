@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 log = logging.getLogger(__name__)
 
@@ -31,19 +31,24 @@ class SettingsError(BuildError, ValueError):
         super().__init__(f"{where} = {shown} is not allowed: expected {allowed}")
 
 
-def stops_build(receiver: Callable[[Any], None]) -> Callable[[Any], None]:
-    """Turn a BuildError in a Pelican signal receiver into one log line and exit status 1.
+def stop(message: object) -> NoReturn:
+    """End the build with `message` as its last line and exit status 1.
 
-    Pelican's main() logs any other exception with its whole traceback, which buries the
-    message; SystemExit passes through it and ends the build.
+    Pelican's main() logs any exception but SystemExit with its whole traceback, which buries
+    the message; SystemExit passes through it.
     """
+    log.critical("%s", message)
+    raise SystemExit(1) from None
+
+
+def stops_build(receiver: Callable[[Any], None]) -> Callable[[Any], None]:
+    """Turn a BuildError in a Pelican signal receiver into `stop`."""
 
     @functools.wraps(receiver)
     def wrapper(sender: Any) -> None:
         try:
             receiver(sender)
         except BuildError as error:
-            log.critical("%s", error)
-            raise SystemExit(1) from None
+            stop(error)
 
     return wrapper

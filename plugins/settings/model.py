@@ -11,10 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import deploy, site, webperf
+from . import content, deploy, site, webperf
 
 # Every family's defaults, merged: each default itself lives in its family's module.
-DEFAULTS: dict[str, Any] = {**site.DEFAULTS, **webperf.DEFAULTS, **deploy.DEFAULTS}
+DEFAULTS: dict[str, Any] = {
+    **site.DEFAULTS,
+    **webperf.DEFAULTS,
+    **deploy.DEFAULTS,
+    **content.DEFAULTS,
+}
 
 
 @dataclass(frozen=True)
@@ -24,10 +29,12 @@ class Model:
     site: site.Site
     webperf: webperf.WebperfSettings
     deploy: deploy.DeploySettings
+    content: content.ContentSettings
 
 
 def load(settings: Mapping[str, Any], base: Path | None = None) -> Model:
-    """Validate every family (NGINX_, HAPROXY_, WEBPERF_, DEPLOY_, BACKENDS, BALANCER, SITEURL);
+    """Validate every family (NGINX_, HAPROXY_, WEBPERF_, DEPLOY_, CONTENT_, BACKENDS, BALANCER,
+    SITEURL);
     relative paths are taken from `base` (default: the folder pelican runs in). Raises
     SettingsError naming the first bad setting."""
     deploy_settings = deploy.deploy_from_settings(settings, base)
@@ -35,4 +42,5 @@ def load(settings: Mapping[str, Any], base: Path | None = None) -> Model:
         site=site.site_from_settings(settings),
         webperf=webperf.webperf_from_settings(settings, deploy_settings.build_path, base),
         deploy=deploy_settings,
+        content=content.content_from_settings(settings),
     )

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from plugins.contract import EXACT_LOCATIONS
+
 from . import rules
 from .errors import SettingsError
 
@@ -43,7 +45,7 @@ def from_metadata(source_path: str, url: str, value: object) -> list[Redirect]:
     where = f"{source_path}: {METADATA_KEY}"
     if not isinstance(value, str):
         raise SettingsError(where, value, "comma-separated URL paths")
-    target = rules.url_path(f"{source_path}: its URL", "/" + url.lstrip("/"))
+    target = rules.url_target(f"{source_path}: its URL", "/" + url.lstrip("/"))
     return [
         Redirect(source=rules.url_path(where, old.strip()), target=target, origin=source_path)
         for old in value.split(",")
@@ -65,6 +67,13 @@ def merge(redirects: Iterable[Redirect], output: Path) -> tuple[Redirect, ...]:
                 redirect.target,
                 f"one redirect per path, but {earlier.origin} already redirects "
                 f"{redirect.source} to {earlier.target}",
+            )
+        if redirect.source in EXACT_LOCATIONS:
+            raise SettingsError(
+                where,
+                redirect.target,
+                f"a path the site does not serve itself, but {redirect.source} is "
+                f"{EXACT_LOCATIONS[redirect.source]}",
             )
         served = output / redirect.source.lstrip("/")
         if served.is_file() or (served / "index.html").is_file():

@@ -156,6 +156,21 @@ def url_path(where: str, value: object) -> str:
     return value
 
 
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-F]{2}")
+
+
+def url_target(where: str, value: object) -> str:
+    """A URL path a redirect sends browsers to: like `url_path`, and percent-escapes such as
+    `%C3%A9` allowed (nginx writes a `return` target into Location as it is)."""
+    if not isinstance(value, str):
+        raise SettingsError(where, value, "a URL path starting with '/'")
+    try:
+        url_path(where, _PERCENT_ESCAPE.sub("_", value))
+    except SettingsError as error:
+        raise SettingsError(where, value, error.allowed + ", or %XX escapes") from None
+    return value
+
+
 def user_name(where: str, value: object) -> str:
     """A login name: letters, digits, `.`, `_`, `-`; 1 to 64 characters."""
     if not isinstance(value, str) or not _USER.fullmatch(value):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import posixpath
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,11 +27,28 @@ def parse(path: Path) -> ET.Element:
     return html5lib.parse(path.read_bytes(), namespaceHTMLElements=False)
 
 
+# A bare '&' before letters that do not end in ';' ("Q&A", "a&b"): html5lib reports it, but
+# the HTML standard does not count it as an error (minify_html writes `&amp;` that way).
+_BARE_AMPERSAND = re.compile(r"&[A-Za-z0-9]+$")
+
+
 def parse_errors(path: Path) -> list[str]:
-    """html5lib's parse errors for `path`, each as 'line:column error-code'."""
+    """Parse errors in `path` by the HTML standard, each as 'line:column error-code'."""
+    data = path.read_bytes()
     parser = html5lib.HTMLParser(strict=False)
-    parser.parse(path.read_bytes())
-    return [f"{line}:{column} {code} {data or ''}" for (line, column), code, data in parser.errors]
+    parser.parse(data)
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    return [
+        f"{line}:{column} {code} {data or ''}"
+        for (line, column), code, data in parser.errors
+        if not (code == "expected-named-entity" and _is_bare_ampersand(lines, line, column))
+    ]
+
+
+def _is_bare_ampersand(lines: list[str], line: int, column: int) -> bool:
+    """Whether html5lib's entity error at (line, column) is a bare '&' + letters, no ';'."""
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    return bool(_BARE_AMPERSAND.search(text[:column])) and text[column : column + 1] != ";"
 
 
 @dataclass(frozen=True)
@@ -93,3 +112,23 @@ def local_target(root: Path, reference: Reference, siteurl: str = "") -> Path | 
 def fragment(reference: Reference) -> str:
     """The `#fragment` of a reference, without the hash ('' when there is none)."""
     return unquote(urlsplit(reference.url).fragment)
+
+
+def broken_references(root: Path, siteurl: str = "") -> list[str]:
+    """Every reference in the HTML under `root` to a file or an id the site does not have,
+    as '<page>: <tag attribute=url> -> what is missing'."""
+    root = root.resolve()
+    ids = functools.cache(element_ids)
+    broken = []
+    for page in html_files(root):
+        for ref in references(page):
+            target = local_target(root, ref, siteurl)
+            if target is None:
+                continue
+            target, anchor = target.resolve(), fragment(ref)
+            where = f"{page.relative_to(root)}: <{ref.tag} {ref.attribute}={ref.url!r}>"
+            if not (target.is_relative_to(root) and target.is_file()):
+                broken.append(f"{where} -> missing {target}")
+            elif anchor and target.suffix == ".html" and anchor not in ids(target):
+                broken.append(f"{where} -> no id {anchor!r}")
+    return broken

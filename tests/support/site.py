@@ -37,14 +37,20 @@ def build_site(
     env: dict[str, str] | None = None,
     fatal_warnings: bool = True,
     check: bool = True,
+    plain_log: bool = False,
 ) -> Build:
-    """Run `pelican` with `settings` into `tmp/output` and `tmp/deploy-build`."""
+    """Run `pelican` with `settings` into `tmp/output` and `tmp/deploy-build`.
+
+    plain_log: bare messages on stderr, one per line, as `fab build` and `fab publish` run it.
+    """
     output, deploy_build = tmp / "output", tmp / "deploy-build"
     overrides = {"DEPLOY_BUILD_PATH": str(deploy_build), **(extra or {})}
     argv = [str(PELICAN), str(content or REPO / "content"), "-s", str(REPO / settings)]
     argv += ["-o", str(output)]
     if fatal_warnings:
         argv += ["--fatal", "warnings"]
+    if plain_log:
+        argv += ["--log-handler", "plain"]
     argv += ["-e", *(f"{key}={json.dumps(value)}" for key, value in overrides.items())]
     result = subprocess.run(
         argv,

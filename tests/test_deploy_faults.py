@@ -301,6 +301,8 @@ def test_ssh_to_backend_2_drops_during_the_transfer(stack: Stack) -> None:
 def test_second_publish_is_refused_by_the_lock(stack: Stack) -> None:
     web1 = stack.backends[0]
     lock = web1.root / ".deploy.lock"
+    # The balancer's lock guards the others: a second publish is refused there.
+    guard = stack.config_dir / ".deploy.lock"
     edit_post(stack, "A paragraph for the locked publish.")
     first = stack.fab_background("publish", log=stack.tmp / "first-publish.log")
     try:
@@ -315,7 +317,7 @@ def test_second_publish_is_refused_by_the_lock(stack: Stack) -> None:
     assert second.returncode == 1
     holder = rf"holder=\S+ pid {first.pid} since=\S+ for=publish \S+"
     assert re.search(
-        rf"^error: web1: lock failed: {re.escape(str(lock))} is held \({holder}\) for \d+s; "
+        rf"^error: balancer: lock failed: {re.escape(str(guard))} is held \({holder}\) for \d+s; "
         "rerun with --break-lock if that deploy is dead$",
         second.stderr,
         re.MULTILINE,

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.deploy_stack import (
+    SITE_HOST,
     LoadClient,
     Stack,
     file_digests,
@@ -394,3 +395,20 @@ def test_backend_nginx_killed_under_load(stack: Stack) -> None:
     wait_for_server_state(stack, "web2", "running")
     # haproxy retries a GET whose connection failed or came back empty on the other server.
     assert failures.total() == 0
+
+
+def test_haproxy_log_tells_what_went_wrong(stack: Stack) -> None:
+    with (
+        socket.create_connection(("127.0.0.1", stack.https_port), timeout=10) as raw,
+        stack.https_context().wrap_socket(raw, server_hostname=SITE_HOST) as tls,
+    ):
+        tls.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        answer = tls.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer
+    deadline = time.monotonic() + 10
+    while "<BADREQ>" not in stack.haproxy_log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = stack.haproxy_log()
+    # haproxy's request log line: frontend, <NOSRV>, status, and what it could not parse.
+    assert re.search(r"fe_https~ fe_https/<NOSRV> \S+ 400 .*<BADREQ>", log), log[-2000:]
+    assert "failed in logger" not in log

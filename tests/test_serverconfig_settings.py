@@ -52,6 +52,8 @@ def test_defaults_are_valid():
         ("HAPROXY_HTTP_PORT", 70000),
         ("HAPROXY_TLS_PEM", "/etc/haproxy/{pem}"),
         ("HAPROXY_NPN", 1),
+        ("HAPROXY_LOG_TARGET", "stderr"),
+        ("HAPROXY_LOG_TARGET", "/dev/log local0\n    stats socket /tmp/x"),
         ("HAPROXY_STATS_REQUIRED", "True"),
         ("SITEURL", "ftp://blog.example.org"),
         ("SITEURL", "https://blog_example.org"),
@@ -364,3 +366,13 @@ def test_socket_paths_fit_haproxy():
     assert site.backends[0].socket == longest
     balancer = {**BASE_SETTINGS["BALANCER"], "runtime_socket": longest + "x"}
     assert "BALANCER['runtime_socket']" in error_for(BALANCER=balancer)
+
+
+def test_haproxy_logs_to_syslog_or_its_own_output():
+    assert "    log /dev/log local0\n" in haproxy.config(make_site())
+    assert "    log /run/log.sock local0\n" in haproxy.config(
+        make_site(HAPROXY_LOG_TARGET="/run/log.sock")
+    )
+    own_output = haproxy.config(make_site(HAPROXY_LOG_TARGET="stdout"))
+    assert "    log stdout format raw local0\n" in own_output
+    assert "/dev/log" not in own_output

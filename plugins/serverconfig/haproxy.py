@@ -23,7 +23,11 @@ def _global(site: Site) -> list[str]:
     if version >= (1, 8, 0):
         # Lets the next master take over the listening sockets: reloads drop nothing.
         socket += " expose-fd listeners"
-    lines = ["global", "    log /dev/log local0", f"    {socket}", "    stats timeout 30s"]
+    log = f"log {haproxy.log_target} local0"
+    if haproxy.log_target == "stdout":
+        # One line per message, without a syslog header nobody parses there.
+        log = "log stdout format raw local0"
+    lines = ["global", f"    {log}", f"    {socket}", "    stats timeout 30s"]
     if haproxy.tls_profile == "intermediate":
         lines.append(f"    ssl-default-bind-ciphers {INTERMEDIATE_CIPHERS}")
     if version >= (1, 9, 0):

@@ -155,6 +155,7 @@ class Haproxy:
     pem: str
     tls_profile: str
     npn: bool
+    log_target: str
     stats: Stats | None
 
 

@@ -15,7 +15,8 @@ it counts every distinct response for the caller to judge (see `Fetch`).
 
 Reading `fab`'s output: `published(result)` (the release id, or an AssertionError with the
 output), `bytes_sent(result)` (files and bytes per backend). Site helpers: `page_paths(output)`,
-`file_digests(root)`. Faults: `Stack.kill_nginx(node)` / `Stack.start_nginx(node)`.
+`file_digests(root)`. Faults: `Stack.kill_nginx(node)` / `Stack.start_nginx(node)`; what went
+wrong on the balancer: `Stack.haproxy_log()` (haproxy logs to its output there).
 """
 
 from __future__ import annotations
@@ -159,6 +160,8 @@ class Stack:
             f"'haproxy_reload_command': 'kill -USR2 $(cat {pidfile})'"
             "}\n"
             "HAPROXY_BIND_ADDRESS = '127.0.0.1'\n"
+            # No syslog listens on /dev/log here: haproxy logs to its output, haproxy.log.
+            "HAPROXY_LOG_TARGET = 'stdout'\n"
             f"HAPROXY_HTTP_PORT = {self.http_port}\n"
             f"HAPROXY_HTTPS_PORT = {self.https_port}\n"
             f"HAPROXY_STATS_PORT = {self.stats_port}\n"
@@ -200,6 +203,11 @@ class Stack:
     def start_nginx(self, node: BackendNode) -> None:
         """(Re)start a backend's nginx with the main conf `start_stack` wrote."""
         node.process = start_nginx(node.prefix / "nginx.conf", node.prefix)
+
+    def haproxy_log(self) -> str:
+        """What haproxy wrote (its log lines and its own messages), across reloads."""
+        assert self.haproxy is not None
+        return self.haproxy.log_text()
 
     def checksums(self) -> dict[str, str]:
         """sha256 of every file and the target of every symlink under every host's tree."""

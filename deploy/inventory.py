@@ -90,6 +90,7 @@ class Inventory:
     releases_kept: int
     drain_timeout: float
     health_timeout: float
+    reload_settle: float
     nginx_include_file: str
     nginx_test_main: tuple[str, ...]
     nginx_test_http: tuple[str, ...]
@@ -146,6 +147,7 @@ def load_inventory(settings_file: Path) -> Inventory:
         releases_kept=kept,
         drain_timeout=_seconds(where, "DEPLOY_DRAIN_TIMEOUT", flat["DEPLOY_DRAIN_TIMEOUT"]),
         health_timeout=_seconds(where, "DEPLOY_HEALTH_TIMEOUT", flat["DEPLOY_HEALTH_TIMEOUT"]),
+        reload_settle=_seconds(where, "DEPLOY_RELOAD_SETTLE", flat["DEPLOY_RELOAD_SETTLE"]),
         nginx_include_file=str(flat["DEPLOY_NGINX_INCLUDE_FILE"] or ""),
         nginx_test_main=tuple(_lines(where, "DEPLOY_NGINX_TEST_MAIN", flat)),
         nginx_test_http=tuple(_lines(where, "DEPLOY_NGINX_TEST_HTTP", flat)),

@@ -15,6 +15,10 @@ DEFAULTS: dict[str, object] = {
     "DEPLOY_DRAIN_TIMEOUT": 30,
     # Seconds a flipped backend gets to serve the new release id on its health file.
     "DEPLOY_HEALTH_TIMEOUT": 30,
+    # Seconds a backend whose nginx reloaded stays drained at least, before haproxy may depend
+    # on it alone: a reload signal is handled asynchronously, and the old workers close the
+    # kept-alive connections haproxy would reuse (then it waits until none is left running).
+    "DEPLOY_RELOAD_SETTLE": 1,
     # The file `fab setup` writes on each backend so that nginx's http{} includes our vhost.
     # Debian's nginx.conf includes conf.d/*.conf; `{name}` and `{root}` are filled in per backend.
     # Empty: `setup` leaves nginx's own configuration alone.

@@ -19,13 +19,13 @@ import pytest
 
 from tests.support.deploy_stack import (
     SITE_HOST,
-    LoadClient,
     Stack,
     file_digests,
     page_paths,
     published,
     start_stack,
 )
+from tests.support.h2clients import Load
 
 pytestmark = pytest.mark.servers
 
@@ -175,12 +175,9 @@ def test_failure_after_a_flip_rolls_back_flipped_backends_under_load(stack: Stac
         "NGINX_STATIC_MAX_AGE = 7200", f"BACKENDS[1]['nginx_reload_command'] = {reload_once!r}"
     )
     edit_post(stack, "A paragraph for a release that is rolled back after one flip.")
-    client = LoadClient(stack, pages, min_seconds=5, max_seconds=120, max_requests=2_000_000)
-    client.start()
-    try:
+    with Load(stack, pages, h2_per_kind=1) as load:
+        load.phase("failed publish, rolled back")
         result = stack.fab("publish")
-    finally:
-        client.stop()
     assert result.returncode == 1, result.stdout + result.stderr
     assert (
         "error: web2: nginx reload failed: exit 1: nginx: reload refused (test fault)"
@@ -192,12 +189,11 @@ def test_failure_after_a_flip_rolls_back_flipped_backends_under_load(stack: Stac
     assert re.search(r"web2\s+rollback\s+back to ", out)
     assert re.search(r"web1\s+rollback\s+back to ", out)
     assert out.index("web2       rollback") < out.index("web1       rollback")
-    print(
-        f"\nfailure after a flip, rolled back under load: {client.requests} requests, "
-        f"{client.failures().total()} failed, {client.stale_retries} resent on a closed "
-        "kept-alive connection"
-    )
-    assert client.failures().total() == 0, client.failures().most_common(5)
+    print(f"\nfailure after a flip, rolled back under load:\n{load.report()}")
+    for client in load.clients:
+        assert client.failures().total() == 0, client.failures().most_common(5)
+    assert load.http1.stale_retries == 0
+    assert all(client.resent["REFUSED_STREAM"] == 0 for client in load.compliant)
     stack.set_settings()
     assert_untouched(stack, before)
 
@@ -375,26 +371,22 @@ def wait_for_server_state(stack: Stack, server: str, state: str, timeout: float 
 def test_backend_nginx_killed_under_load(stack: Stack) -> None:
     web2 = stack.backends[1]
     pages = [*(p for p in page_paths(stack.output) if p != "/404.html"), "/healthz.txt"]
-    client = LoadClient(stack, pages, min_seconds=20, max_seconds=120, max_requests=2_000_000)
-    client.start()
     try:
-        time.sleep(2)
-        stack.kill_nginx(web2)
-        marked_down = wait_for_server_state(stack, "web2", "stopped")
+        with Load(stack, pages, h2_per_kind=1) as load:
+            time.sleep(2)
+            load.phase("nginx on web2 killed")
+            stack.kill_nginx(web2)
+            marked_down = wait_for_server_state(stack, "web2", "stopped")
     finally:
-        client.stop()
         stack.start_nginx(web2)
-    failures = client.failures()
     print(
-        f"\nnginx on web2 killed under load: {client.requests} requests, "
-        f"{failures.total()} failed ({client.stale_retries} resent on a closed kept-alive "
-        f"connection); haproxy marked web2 down after {marked_down:.1f}s"
+        f"\nnginx on web2 killed under load (haproxy marked web2 down after {marked_down:.1f}s):"
+        f"\n{load.report()}"
     )
-    for fetch, count in failures.most_common(5):
-        print(f"  {count} x {fetch.path} {fetch.status} {fetch.error}")
     wait_for_server_state(stack, "web2", "running")
     # haproxy retries a GET whose connection failed or came back empty on the other server.
-    assert failures.total() == 0
+    for client in load.clients:
+        assert client.failures().total() == 0, client.failures().most_common(5)
 
 
 def test_haproxy_log_tells_what_went_wrong(stack: Stack) -> None:

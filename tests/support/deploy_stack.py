@@ -378,6 +378,10 @@ class LoadClient(threading.Thread):
         # Identical responses are counted, not kept one by one: a run makes 100 000s.
         self.fetches: Counter[Fetch] = Counter()
         self.requests = 0
+        # What the test is doing now ("publish", "rollback"...): requests and failures are
+        # also counted per phase, for the report of each scenario.
+        self.phase = "start"
+        self.per_phase: dict[str, Counter[str]] = {}
         self.stale_retries = 0
         self._stop_asked = threading.Event()
         self._context = stack.https_context()
@@ -416,23 +420,45 @@ class LoadClient(threading.Thread):
             self._conn = None
         return Fetch(path, response.status, hashlib.sha256(body).hexdigest()), body, False
 
+    def visit(self, path: str) -> Fetch:
+        """Fetch a page, then each asset it references, one after the other."""
+        page, body = self._get(path)
+        assets = []
+        if page.status == 200:
+            assets = [self._get(asset)[0] for asset in asset_paths(body.decode("utf-8"))]
+        return Fetch(page.path, page.status, page.sha256, page.error, tuple(assets))
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
     def run(self) -> None:
         started = time.monotonic()
         index = 0
-        while self.requests < self.max_requests:
-            elapsed = time.monotonic() - started
-            if elapsed > self.max_seconds:
-                break
-            if self._stop_asked.is_set() and elapsed >= self.min_seconds:
-                break
-            page, body = self._get(self.pages[index % len(self.pages)])
-            index += 1
-            assets = []
-            if page.status == 200:
-                assets = [self._get(path)[0] for path in asset_paths(body.decode("utf-8"))]
-            self.fetches[Fetch(page.path, page.status, page.sha256, page.error, tuple(assets))] += 1
-        if self._conn is not None:
-            self._conn.close()
+        try:
+            while self.requests < self.max_requests:
+                elapsed = time.monotonic() - started
+                if elapsed > self.max_seconds:
+                    break
+                if self._stop_asked.is_set() and elapsed >= self.min_seconds:
+                    break
+                phase = self.phase
+                page = self.visit(self.pages[index % len(self.pages)])
+                index += 1
+                self.fetches[page] += 1
+                tally = self.per_phase.setdefault(phase, Counter())
+                for fetch in (page, *page.assets):
+                    tally["requests"] += 1
+                    tally["failed"] += fetch.status != 200
+        finally:
+            self.close()
+
+    def report(self, name: str) -> str:
+        """One line per phase: requests and failures, for a test's printed report."""
+        return "\n".join(
+            f"  {name:<24} {phase:<28} {tally['requests']:>7} requests {tally['failed']:>4} failed"
+            for phase, tally in self.per_phase.items()
+        )
 
     def failures(self) -> Counter[Fetch]:
         """Pages and assets that got no answer, or an answer other than 200, with counts."""

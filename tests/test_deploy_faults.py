@@ -18,13 +18,14 @@ from pathlib import Path
 import pytest
 
 from tests.support.deploy_stack import (
-    LoadClient,
+    SITE_HOST,
     Stack,
     file_digests,
     page_paths,
     published,
     start_stack,
 )
+from tests.support.h2clients import Load
 
 pytestmark = pytest.mark.servers
 
@@ -180,12 +181,9 @@ def test_failure_after_a_flip_rolls_back_flipped_backends_under_load(stack: Stac
         "NGINX_STATIC_MAX_AGE = 7200", f"BACKENDS[1]['nginx_reload_command'] = {reload_once!r}"
     )
     edit_post(stack, "A paragraph for a release that is rolled back after one flip.")
-    client = LoadClient(stack, pages, min_seconds=5, max_seconds=120, max_requests=2_000_000)
-    client.start()
-    try:
+    with Load(stack, pages, h2_per_kind=1) as load:
+        load.phase("failed publish, rolled back")
         result = stack.fab("publish")
-    finally:
-        client.stop()
     assert result.returncode == 1, result.stdout + result.stderr
     assert (
         "error: web2: nginx reload failed: exit 1: nginx: reload refused (test fault)"
@@ -197,12 +195,11 @@ def test_failure_after_a_flip_rolls_back_flipped_backends_under_load(stack: Stac
     assert re.search(r"web2\s+rollback\s+back to ", out)
     assert re.search(r"web1\s+rollback\s+back to ", out)
     assert out.index("web2       rollback") < out.index("web1       rollback")
-    print(
-        f"\nfailure after a flip, rolled back under load: {client.requests} requests, "
-        f"{client.failures().total()} failed, {client.stale_retries} resent on a closed "
-        "kept-alive connection"
-    )
-    assert client.failures().total() == 0, client.failures().most_common(5)
+    print(f"\nfailure after a flip, rolled back under load:\n{load.report()}")
+    for client in load.clients:
+        assert client.failures().total() == 0, client.failures().most_common(5)
+    assert load.http1.stale_retries == 0
+    assert all(client.resent["REFUSED_STREAM"] == 0 for client in load.compliant)
     stack.set_settings()
     assert_untouched(stack, before)
 
@@ -307,6 +304,8 @@ def test_ssh_to_backend_2_drops_during_the_transfer(stack: Stack) -> None:
 def test_second_publish_is_refused_by_the_lock(stack: Stack) -> None:
     web1 = stack.backends[0]
     lock = web1.root / ".deploy.lock"
+    # The balancer's lock guards the others: a second publish is refused there.
+    guard = stack.config_dir / ".deploy.lock"
     edit_post(stack, "A paragraph for the locked publish.")
     first = stack.fab_background("publish", log=stack.tmp / "first-publish.log")
     try:
@@ -321,7 +320,7 @@ def test_second_publish_is_refused_by_the_lock(stack: Stack) -> None:
     assert second.returncode == 1
     holder = rf"holder=\S+ pid {first.pid} since=\S+ for=publish \S+"
     assert re.search(
-        rf"^error: web1: lock failed: {re.escape(str(lock))} is held \({holder}\) for \d+s; "
+        rf"^error: balancer: lock failed: {re.escape(str(guard))} is held \({holder}\) for \d+s; "
         "rerun with --break-lock if that deploy is dead$",
         second.stderr,
         re.MULTILINE,
@@ -378,23 +377,36 @@ def wait_for_server_state(stack: Stack, server: str, state: str, timeout: float 
 def test_backend_nginx_killed_under_load(stack: Stack) -> None:
     web2 = stack.backends[1]
     pages = [*(p for p in page_paths(stack.output) if p != "/404.html"), "/healthz.txt"]
-    client = LoadClient(stack, pages, min_seconds=20, max_seconds=120, max_requests=2_000_000)
-    client.start()
     try:
-        time.sleep(2)
-        stack.kill_nginx(web2)
-        marked_down = wait_for_server_state(stack, "web2", "stopped")
+        with Load(stack, pages, h2_per_kind=1) as load:
+            time.sleep(2)
+            load.phase("nginx on web2 killed")
+            stack.kill_nginx(web2)
+            marked_down = wait_for_server_state(stack, "web2", "stopped")
     finally:
-        client.stop()
         stack.start_nginx(web2)
-    failures = client.failures()
     print(
-        f"\nnginx on web2 killed under load: {client.requests} requests, "
-        f"{failures.total()} failed ({client.stale_retries} resent on a closed kept-alive "
-        f"connection); haproxy marked web2 down after {marked_down:.1f}s"
+        f"\nnginx on web2 killed under load (haproxy marked web2 down after {marked_down:.1f}s):"
+        f"\n{load.report()}"
     )
-    for fetch, count in failures.most_common(5):
-        print(f"  {count} x {fetch.path} {fetch.status} {fetch.error}")
     wait_for_server_state(stack, "web2", "running")
     # haproxy retries a GET whose connection failed or came back empty on the other server.
-    assert failures.total() == 0
+    for client in load.clients:
+        assert client.failures().total() == 0, client.failures().most_common(5)
+
+
+def test_haproxy_log_tells_what_went_wrong(stack: Stack) -> None:
+    with (
+        socket.create_connection(("127.0.0.1", stack.https_port), timeout=10) as raw,
+        stack.https_context().wrap_socket(raw, server_hostname=SITE_HOST) as tls,
+    ):
+        tls.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        answer = tls.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer
+    deadline = time.monotonic() + 10
+    while "<BADREQ>" not in stack.haproxy_log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = stack.haproxy_log()
+    # haproxy's request log line: frontend, <NOSRV>, status, and what it could not parse.
+    assert re.search(r"fe_https~ fe_https/<NOSRV> \S+ 400 .*<BADREQ>", log), log[-2000:]
+    assert "failed in logger" not in log

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from tests.support.deploy_stack import (
     published,
     start_stack,
 )
+from tests.support.h2clients import Load
 
 pytestmark = pytest.mark.servers
 
@@ -57,21 +59,6 @@ def assert_live(stack: Stack, release: str) -> None:
     assert status.stdout.count(f"live release:  {release}\n") == len(stack.backends), status.stdout
     servers = re.findall(r"^  be_web/(web\d): (\w+), (\w+),", status.stdout, re.MULTILINE)
     assert sorted(servers) == [(node.name, "running", "ready") for node in stack.backends]
-
-
-def haproxy_worker_pid(stack: Stack) -> int:
-    """The pid of the haproxy worker that answers the runtime API (a reload starts a new one)."""
-    info = subprocess.run(
-        ["socat", "-t", "5", "-", f"UNIX-CONNECT:{stack.haproxy_dir / 'admin.sock'}"],
-        input="show info\n",
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=True,
-    ).stdout
-    match = re.search(r"^Pid: (\d+)$", info, re.MULTILINE)
-    assert match, info
-    return int(match.group(1))
 
 
 def releases_on(stack: Stack) -> dict[str, list[str]]:
@@ -145,6 +132,8 @@ def judge(stack: Stack, client: LoadClient, releases: list[str]) -> dict[str, in
     seen: dict[str, int] = {}
     mixed = []
     for page, count in client.fetches.items():
+        if any(fetch.status != 200 for fetch in (page, *page.assets)):
+            continue  # a failed request: counted and judged apart
         candidates = [r for r in releases if trees[r].get(file_of(page.path)) == page.sha256]
         whole = [
             r
@@ -160,58 +149,126 @@ def judge(stack: Stack, client: LoadClient, releases: list[str]) -> dict[str, in
     return seen
 
 
+def runtime_api(stack: Stack, command: str) -> str:
+    return subprocess.run(
+        ["socat", "-t", "5", "-", f"UNIX-CONNECT:{stack.haproxy_dir / 'admin.sock'}"],
+        input=f"{command}\n",
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    ).stdout
+
+
+def haproxy_worker_pid(stack: Stack) -> int:
+    """The pid of the haproxy worker that answers the runtime API (a reload starts a new one)."""
+    match = re.search(r"^Pid: (\d+)$", runtime_api(stack, "show info"), re.MULTILINE)
+    assert match
+    return int(match.group(1))
+
+
+def backend_trouble(stack: Stack) -> Counter[str]:
+    """be_web's retries, redispatches and response errors so far (this haproxy worker's)."""
+    header, *rows = runtime_api(stack, "show stat").splitlines()
+    names = header.removeprefix("# ").split(",")
+    for row in rows:
+        values = dict(zip(names, row.split(","), strict=False))
+        if values["pxname"] == "be_web" and values["svname"] == "BACKEND":
+            return Counter({key: int(values[key] or 0) for key in ("wretr", "wredis", "eresp")})
+    raise AssertionError("no be_web in show stat")
+
+
 def test_publish_rollback_publish_under_load(stack: Stack) -> None:
     first = stack.live_release(stack.backends[0])
     assert first is not None
     # /404.html is internal (nginx serves it only as the body of a 404).
     pages = [*(p for p in page_paths(stack.output) if p != "/404.html"), "/healthz.txt"]
     assert len(pages) > 20
-    client = LoadClient(stack, pages, min_seconds=20, max_seconds=240, max_requests=2_000_000)
     change_site(stack, "b")
-    client.start()
-    try:
+    haproxy_reload = "publish, haproxy reload"
+    with Load(stack, pages) as load:
         time.sleep(1)
-        second = published(stack.fab("publish"))
+        # A new vhost too: every backend's nginx reloads.
+        load.phase("publish, nginx reload")
+        stack.set_settings("NGINX_STATIC_MAX_AGE = 600")
+        result = stack.fab("publish")
+        second = published(result)
         assert second != first
+        assert result.stdout.count("nginx reloaded (vhost changed)") == 2, result.stdout
         assert_live(stack, second)
 
+        load.phase("rollback, nginx reload")
         rollback = stack.fab("rollback")
         assert rollback.returncode == 0, rollback.stdout + rollback.stderr
         assert f"rolled back to {first} in " in rollback.stdout
         assert_live(stack, first)
 
-        # The third release changes the balancer's config too: a seamless haproxy reload.
+        # The third release changes the balancer's config alone: a seamless haproxy reload.
+        load.phase(haproxy_reload)
         change_site(stack, "c")
         worker = haproxy_worker_pid(stack)
         stack.set_settings("HAPROXY_STATS_REFRESH = 5")
         result = stack.fab("publish")
         third = published(result)
+        assert "nginx reloaded" not in result.stdout
         assert re.search(
             r"balancer\s+install\s+haproxy.cfg installed, haproxy reloaded", result.stdout
         )
         assert "    stats refresh 5s\n" in (stack.config_dir / "haproxy.cfg").read_text()
         assert haproxy_worker_pid(stack) != worker
         assert_live(stack, third)
-        # Some traffic on the last release alone before the client stops.
+        # Some traffic on the last release alone before the clients stop.
+        load.phase("after")
         time.sleep(2)
-    finally:
-        client.stop()
-    failures = client.failures()
-    pages_fetched = client.fetches.total()
-    assets_fetched = sum(len(page.assets) * n for page, n in client.fetches.items())
-    print(
-        f"\nunder load: {client.requests} requests ({pages_fetched} pages, {assets_fetched} "
-        f"assets), {failures.total()} failed, {client.stale_retries} GET(s) resent on a "
-        "kept-alive connection haproxy had closed"
-    )
-    assert failures.total() == 0, failures.most_common(5)
-    # option idle-close-on-response: a reload answers an idle connection's next request
-    # with a close instead of dropping it, so no client has to resend.
-    assert client.stale_retries == 0
-    assert all(page.assets for page in client.fetches if page.path.endswith((".html", "/")))
-    seen = judge(stack, client, [first, second, third])
-    # Traffic really crossed every flip: pages of all three releases were served.
-    assert set(seen) == {first, second, third}
+    print(f"\nunder load, per client kind and phase:\n{load.report()}")
+    for client in [load.http1, *load.compliant]:
+        assert client.failures().total() == 0, client.failures().most_common(5)
+    # option idle-close-on-response: a reload answers an idle HTTP/1.1 connection's next
+    # request with a close instead of dropping it, so no client has to resend.
+    assert load.http1.stale_retries == 0
+    # No stream was refused: no nginx reload left haproxy with one server mid-reload.
+    assert all(client.resent["REFUSED_STREAM"] == 0 for client in load.compliant)
+    # httpx fails the request in flight on each connection when the old haproxy worker sends
+    # its GOAWAY; one connection per strict client, one reload: at most one failure each.
+    assert load.failures(load.strict) == load.failures(load.strict, haproxy_reload)
+    assert load.failures(load.strict, haproxy_reload) <= len(load.strict)
+    for client in load.clients:
+        pages_served = [page for page in client.fetches if page.status == 200]
+        assert all(page.assets for page in pages_served if page.path.endswith((".html", "/")))
+        seen = judge(stack, client, [first, second, third])
+        # Traffic really crossed every flip: pages of all three releases were served.
+        assert set(seen) == {first, second, third}
+
+
+def test_nginx_reloads_under_load_leave_haproxy_nothing_to_retry(stack: Stack) -> None:
+    # A backend whose nginx reloaded is set ready only once the reload has settled: when the
+    # next one drains, haproxy never depends alone on a server that is closing connections
+    # under it (the retries then stay on it, and the last one reached a client as
+    # RST_STREAM REFUSED_STREAM).
+    pages = [p for p in page_paths(stack.output) if p != "/404.html"]
+    # The inventory every round keeps but for the vhost, live before the load starts: no
+    # round reloads haproxy.
+    stack.set_settings()
+    published(stack.fab("publish"))
+    before = backend_trouble(stack)
+    worker = haproxy_worker_pid(stack)
+    with Load(stack, pages, h2_per_kind=1) as load:
+        for round_, max_age in enumerate((900, 1200, 900, 1200)):
+            load.phase(f"publish {round_ + 1}, nginx reload")
+            change_site(stack, f"reload{round_}")
+            stack.set_settings(f"NGINX_STATIC_MAX_AGE = {max_age}")
+            result = stack.fab("publish")
+            published(result)
+            assert result.stdout.count("nginx reloaded (vhost changed)") == 2, result.stdout
+            assert re.search(r"balancer\s+install\s+haproxy.cfg unchanged", result.stdout)
+    # haproxy is reloaded only for a changed haproxy.cfg: its clients never saw a GOAWAY.
+    assert haproxy_worker_pid(stack) == worker
+    trouble = backend_trouble(stack) - before
+    print(f"\nnginx reloads under load:\n{load.report()}\nhaproxy be_web: {dict(trouble)}")
+    for client in load.clients:
+        assert client.failures().total() == 0, client.failures().most_common(5)
+    assert all(client.resent["REFUSED_STREAM"] == 0 for client in load.compliant)
+    assert trouble == Counter(), stack.haproxy_log()[-3000:]
 
 
 def test_prune_keeps_releases_kept(stack: Stack) -> None:

@@ -54,6 +54,8 @@ def test_defaults_are_valid():
         ("HAPROXY_HTTP_PORT", 70000),
         ("HAPROXY_TLS_PEM", "/etc/haproxy/{pem}"),
         ("HAPROXY_NPN", 1),
+        ("HAPROXY_LOG_TARGET", "stderr"),
+        ("HAPROXY_LOG_TARGET", "/dev/log local0\n    stats socket /tmp/x"),
         ("HAPROXY_STATS_REQUIRED", "True"),
         ("SITEURL", "ftp://blog.example.org"),
         ("SITEURL", "https://blog_example.org"),
@@ -455,3 +457,13 @@ def test_two_backends_never_listen_on_one_address_and_port():
         BACKENDS=[one, {**two, "address": one["address"], "port": 81, "h2_port": 82}]
     )
     assert crossed.startswith("BACKENDS[1]['port'] = 81") and "BACKENDS[0]['h2_port']" in crossed
+
+
+def test_haproxy_logs_to_syslog_or_its_own_output():
+    assert "    log /dev/log local0\n" in haproxy.config(make_site())
+    assert "    log /run/log.sock local0\n" in haproxy.config(
+        make_site(HAPROXY_LOG_TARGET="/run/log.sock")
+    )
+    own_output = haproxy.config(make_site(HAPROXY_LOG_TARGET="stdout"))
+    assert "    log stdout format raw local0\n" in own_output
+    assert "/dev/log" not in own_output

@@ -39,12 +39,13 @@ class Hosts:
             conn.close()
 
     def lock_paths(self) -> list[tuple[str, Connection, PurePosixPath]]:
-        """Every host's lock file: each backend's root, and the balancer's config folder."""
+        """Every host's lock file: the balancer's config folder first (every deploy needs the
+        balancer, so its lock guards the others), then each backend's root."""
+        balancer = self.inventory.balancer
         locks = [
             (b.name, self.backends[b.name], Layout(b.root).lock) for b in self.inventory.backends
         ]
-        balancer = self.inventory.balancer
-        return [*locks, ("balancer", self.balancer, balancer.config_dir / ".deploy.lock")]
+        return [("balancer", self.balancer, balancer.config_dir / ".deploy.lock"), *locks]
 
     def each_backend(self, work: Callable[[Backend, Connection], T]) -> dict[str, T]:
         """Run `work` on every backend in parallel; raise the first failure after all end."""

@@ -6,6 +6,7 @@ import logging
 import math
 import re
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -222,6 +223,29 @@ def flip_and_check(
         detail = f"{backend.health_url} answered {seen!r} for {timeout:g}s, expected {release_id!r}"
         raise DeployError(backend.name, step, detail)
     raise DeployError(backend.name, step, describe(result))
+
+
+# How nginx retitles the workers of the old configuration after a reload, until they exit.
+RETIRING_WORKER = "^nginx: worker process is shutting down"
+
+
+def wait_reload_settled(conn: Connection, backend: Backend, settle: float, timeout: float) -> int:
+    """After a reload signal: wait `settle` seconds (nginx handles the signal asynchronously),
+    then until no old worker is left, at most `timeout`; return how many are left."""
+    time.sleep(settle)
+    deadline = time.monotonic() + timeout
+    while True:
+        result = run(
+            conn,
+            ["pgrep", "-c", "-f", RETIRING_WORKER],
+            host=backend.name,
+            step="reload: old workers",
+            check=False,
+        )
+        left = int(result.stdout.strip() or 0)
+        if left == 0 or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
 
 
 def discard(conn: Connection, backend: Backend, release_id: str) -> None:

@@ -1,4 +1,8 @@
-"""One deploy at a time: a lock file on every host, created atomically, naming its holder."""
+"""One deploy at a time: a lock file on every host, created atomically, naming its holder.
+
+The balancer's lock is taken first and alone: of two deploys started together exactly one
+gets it, and only that one goes on to take the backends' locks (all at once).
+"""
 
 from __future__ import annotations
 
@@ -72,10 +76,18 @@ def acquire(
     )
     if result.exited != 0:
         held = inspect(conn, path, host)
-        why = held.describe() if held else result.stderr.strip()
-        raise DeployError(
-            host, "lock", f"{path} is {why}; rerun with --break-lock if that deploy is dead"
-        )
+        if held is not None:
+            raise DeployError(
+                host,
+                "lock",
+                f"{path} is {held.describe()}; rerun with --break-lock if that deploy is dead",
+            )
+        if "File exists" in result.stderr:
+            # Its holder let it go between our attempt and our look at it.
+            raise DeployError(
+                host, "lock", f"{path} was held by another deploy, which has just ended; rerun"
+            )
+        raise DeployError(host, "lock", f"cannot create {path}: {result.stderr.strip()}")
 
 
 def release(conn: Connection, path: PurePosixPath, host: str) -> None:
@@ -90,26 +102,32 @@ def locked(hosts: Hosts, purpose: str, *, break_lock: bool) -> Iterator[None]:
     def take(conn: Connection, path: PurePosixPath, host: str) -> None:
         acquire(conn, path, host, purpose, break_lock=break_lock)
 
+    guard, *others = hosts.lock_paths()
     held: list[tuple[str, Connection, PurePosixPath]] = []
     try:
-        held, errors = _each_lock(hosts, take)
+        take(guard[1], guard[2], guard[0])
+        held.append(guard)
+        done, errors = _each_lock(others, take)
+        held += done
         if errors:
             raise errors[0]
         yield
     finally:
-        _, errors = _each_lock(hosts, release, only=held)
+        # The guard goes last: nobody else may start while a backend is still locked.
+        _, errors = _each_lock([lock for lock in held if lock is not guard], release)
+        if guard in held:
+            _, more = _each_lock([guard], release)
+            errors += more
         for error in errors:
             log.warning("%s", error)
 
 
 def _each_lock(
-    hosts: Hosts,
+    locks: list[tuple[str, Connection, PurePosixPath]],
     work: Callable[[Connection, PurePosixPath, str], None],
-    only: list[tuple[str, Connection, PurePosixPath]] | None = None,
 ) -> tuple[list[tuple[str, Connection, PurePosixPath]], list[DeployError]]:
-    """Run `work` on every host's lock at once (one round trip, not one per host); return the
-    locks it succeeded on and the failures, both in the hosts' order."""
-    locks = hosts.lock_paths() if only is None else only
+    """Run `work` on each of `locks` at once (one round trip, not one per host); return the
+    locks it succeeded on and the failures, both in the order of `locks`."""
     if not locks:
         return [], []
     with ThreadPoolExecutor(max_workers=len(locks)) as pool:

@@ -58,6 +58,13 @@ def flip_one(
         progress(
             backend.name, "flip", f"current -> {target.release}, nginx reloaded (vhost changed)"
         )
+        # Still drained: once ready, it may soon be the only server haproxy has (the next
+        # one drains), and haproxy's retries cannot leave it then.
+        left = remote.wait_reload_settled(
+            conn, backend, inventory.deploy.reload_settle, inventory.deploy.health_timeout
+        )
+        if left:
+            progress(backend.name, "reload", f"{left} old nginx worker(s) still busy, going on")
     else:
         progress(backend.name, "flip", f"current -> {target.release} (vhost unchanged)")
     # Down in haproxy before (a first release has no health file yet): the health file just

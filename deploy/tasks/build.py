@@ -6,6 +6,7 @@ import calendar
 import hashlib
 import json
 import logging
+import secrets
 import subprocess
 import sys
 import time
@@ -30,9 +31,10 @@ def failure_line(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def new_release_id(sources: list[Path]) -> str:
-    """UTC time (sorts in publish order), then a short hash of the sources.
+    """UTC time (sorts in publish order), a short hash of the sources, then a random part:
+    two publishes of the same sources in the same second still get different ids.
 
-    e.g. 20260101T120000Z-3fa2c1
+    e.g. 20260101T120000Z-3fa2c1-9b04e7
     """
     digest = hashlib.sha256()
     for source in sources:
@@ -41,7 +43,8 @@ def new_release_id(sources: list[Path]) -> str:
             if path.exists():
                 digest.update(str(path.relative_to(source.parent)).encode() + b"\0")
                 digest.update(path.read_bytes())
-    return f"{time.strftime(STAMP_FORMAT, time.gmtime())}-{digest.hexdigest()[:6]}"
+    stamp = time.strftime(STAMP_FORMAT, time.gmtime())
+    return f"{stamp}-{digest.hexdigest()[:6]}-{secrets.token_hex(3)}"
 
 
 def release_time(release_id: str) -> int:

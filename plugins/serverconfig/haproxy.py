@@ -31,7 +31,11 @@ def _global(site: Site) -> list[str]:
     if version >= (1, 8, 0):
         # Lets the next master take over the listening sockets: reloads drop nothing.
         socket += " expose-fd listeners"
-    lines = ["global", "    log /dev/log local0", f"    {socket}", "    stats timeout 30s"]
+    log = f"log {haproxy.log_target} local0"
+    if haproxy.log_target == "stdout":
+        # One line per message, without a syslog header nobody parses there.
+        log = "log stdout format raw local0"
+    lines = ["global", f"    {log}", f"    {socket}", "    stats timeout 30s"]
     if version >= (2, 2, 0):
         # (1.8 to 2.1 take the list on each bind line; before 1.8 haproxy offers prime256v1.)
         lines.append(f"    ssl-default-bind-curves {_curves(site)}")

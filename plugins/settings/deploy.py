@@ -28,6 +28,10 @@ DEFAULTS: dict[str, Any] = {
     "DEPLOY_DRAIN_TIMEOUT": 30,
     # Seconds a flipped backend gets to serve the new release id on its health file.
     "DEPLOY_HEALTH_TIMEOUT": 30,
+    # Seconds a backend whose nginx reloaded stays drained at least, before haproxy may depend
+    # on it alone: a reload signal is handled asynchronously, and the old workers close the
+    # kept-alive connections haproxy would reuse (then it waits until none is left running).
+    "DEPLOY_RELOAD_SETTLE": 1,
     # The file `fab setup` writes on each backend so that nginx's http{} includes our vhost.
     # Debian's nginx.conf includes conf.d/*.conf; `{name}` and `{root}` are filled in per backend.
     # Empty: `setup` leaves nginx's own configuration alone.
@@ -87,6 +91,7 @@ class DeploySettings:
     releases_kept: int
     drain_timeout: float
     health_timeout: float
+    reload_settle: float
     nginx_include_file: str
     nginx_test_main: tuple[str, ...]
     nginx_test_http: tuple[str, ...]
@@ -156,6 +161,7 @@ def deploy_from_settings(settings: Mapping[str, Any], base: Path | None = None) 
         releases_kept=kept,
         drain_timeout=rules.seconds("DEPLOY_DRAIN_TIMEOUT", merged["DEPLOY_DRAIN_TIMEOUT"]),
         health_timeout=rules.seconds("DEPLOY_HEALTH_TIMEOUT", merged["DEPLOY_HEALTH_TIMEOUT"]),
+        reload_settle=rules.seconds("DEPLOY_RELOAD_SETTLE", merged["DEPLOY_RELOAD_SETTLE"]),
         nginx_include_file=include,
         nginx_test_main=rules.strings("DEPLOY_NGINX_TEST_MAIN", merged["DEPLOY_NGINX_TEST_MAIN"]),
         nginx_test_http=rules.strings("DEPLOY_NGINX_TEST_HTTP", merged["DEPLOY_NGINX_TEST_HTTP"]),

@@ -132,6 +132,11 @@ def socket_path(where: str, value: object) -> str:
     return path
 
 
+def log_target(where: str, value: object) -> str:
+    """Where haproxy sends its log: "stdout" (its own output), or a syslog UNIX socket."""
+    return "stdout" if value == "stdout" else socket_path(where, value)
+
+
 def folder_path(where: str, value: object) -> str:
     """Like `file_path`, for a folder: a trailing '/' is allowed and dropped."""
     if value == "/":

@@ -92,6 +92,7 @@ class Haproxy:
     pem: str
     tls_profile: str
     npn: bool
+    log_target: str
     stats: Stats | None
 
 
@@ -181,6 +182,8 @@ DEFAULTS: dict[str, Any] = {
     "HAPROXY_TLS_PROFILE": "intermediate",
     # Also offer NPN, for clients too old for ALPN (the SPDY era).
     "HAPROXY_NPN": False,
+    # The syslog socket haproxy logs to, or "stdout" (its own output: tests, containers).
+    "HAPROXY_LOG_TARGET": "/dev/log",
     "HAPROXY_STATS_ADDRESS": "127.0.0.1",
     "HAPROXY_STATS_PORT": 8404,
     "HAPROXY_STATS_URI": "/",
@@ -337,6 +340,7 @@ def _haproxy(merged: Mapping[str, Any]) -> Haproxy:
         pem=rules.file_path("HAPROXY_TLS_PEM", merged["HAPROXY_TLS_PEM"]),
         tls_profile=rules.choice("HAPROXY_TLS_PROFILE", merged["HAPROXY_TLS_PROFILE"], _PROFILES),
         npn=rules.boolean("HAPROXY_NPN", merged["HAPROXY_NPN"]),
+        log_target=rules.log_target("HAPROXY_LOG_TARGET", merged["HAPROXY_LOG_TARGET"]),
         stats=_stats(merged),
     )
     listeners = {

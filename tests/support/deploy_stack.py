@@ -15,7 +15,8 @@ it counts every distinct response for the caller to judge (see `Fetch`).
 
 Reading `fab`'s output: `published(result)` (the release id, or an AssertionError with the
 output), `bytes_sent(result)` (files and bytes per backend). Site helpers: `page_paths(output)`,
-`file_digests(root)`. Faults: `Stack.kill_nginx(node)` / `Stack.start_nginx(node)`.
+`file_digests(root)`. Faults: `Stack.kill_nginx(node)` / `Stack.start_nginx(node)`; what went
+wrong on the balancer: `Stack.haproxy_log()` (haproxy logs to its output there).
 """
 
 from __future__ import annotations
@@ -159,6 +160,8 @@ class Stack:
             f"'haproxy_reload_command': 'kill -USR2 $(cat {pidfile})'"
             "}\n"
             "HAPROXY_BIND_ADDRESS = '127.0.0.1'\n"
+            # No syslog listens on /dev/log here: haproxy logs to its output, haproxy.log.
+            "HAPROXY_LOG_TARGET = 'stdout'\n"
             f"HAPROXY_HTTP_PORT = {self.http_port}\n"
             f"HAPROXY_HTTPS_PORT = {self.https_port}\n"
             f"HAPROXY_STATS_PORT = {self.stats_port}\n"
@@ -202,6 +205,11 @@ class Stack:
     def start_nginx(self, node: BackendNode) -> None:
         """(Re)start a backend's nginx with the main conf `start_stack` wrote."""
         node.process = start_nginx(node.prefix / "nginx.conf", node.prefix)
+
+    def haproxy_log(self) -> str:
+        """What haproxy wrote (its log lines and its own messages), across reloads."""
+        assert self.haproxy is not None
+        return self.haproxy.log_text()
 
     def checksums(self) -> dict[str, str]:
         """sha256 of every file and the target of every symlink under every host's tree."""
@@ -372,6 +380,10 @@ class LoadClient(threading.Thread):
         # Identical responses are counted, not kept one by one: a run makes 100 000s.
         self.fetches: Counter[Fetch] = Counter()
         self.requests = 0
+        # What the test is doing now ("publish", "rollback"...): requests and failures are
+        # also counted per phase, for the report of each scenario.
+        self.phase = "start"
+        self.per_phase: dict[str, Counter[str]] = {}
         self.stale_retries = 0
         self._stop_asked = threading.Event()
         self._context = stack.https_context()
@@ -410,23 +422,45 @@ class LoadClient(threading.Thread):
             self._conn = None
         return Fetch(path, response.status, hashlib.sha256(body).hexdigest()), body, False
 
+    def visit(self, path: str) -> Fetch:
+        """Fetch a page, then each asset it references, one after the other."""
+        page, body = self._get(path)
+        assets = []
+        if page.status == 200:
+            assets = [self._get(asset)[0] for asset in asset_paths(body.decode("utf-8"))]
+        return Fetch(page.path, page.status, page.sha256, page.error, tuple(assets))
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
     def run(self) -> None:
         started = time.monotonic()
         index = 0
-        while self.requests < self.max_requests:
-            elapsed = time.monotonic() - started
-            if elapsed > self.max_seconds:
-                break
-            if self._stop_asked.is_set() and elapsed >= self.min_seconds:
-                break
-            page, body = self._get(self.pages[index % len(self.pages)])
-            index += 1
-            assets = []
-            if page.status == 200:
-                assets = [self._get(path)[0] for path in asset_paths(body.decode("utf-8"))]
-            self.fetches[Fetch(page.path, page.status, page.sha256, page.error, tuple(assets))] += 1
-        if self._conn is not None:
-            self._conn.close()
+        try:
+            while self.requests < self.max_requests:
+                elapsed = time.monotonic() - started
+                if elapsed > self.max_seconds:
+                    break
+                if self._stop_asked.is_set() and elapsed >= self.min_seconds:
+                    break
+                phase = self.phase
+                page = self.visit(self.pages[index % len(self.pages)])
+                index += 1
+                self.fetches[page] += 1
+                tally = self.per_phase.setdefault(phase, Counter())
+                for fetch in (page, *page.assets):
+                    tally["requests"] += 1
+                    tally["failed"] += fetch.status != 200
+        finally:
+            self.close()
+
+    def report(self, name: str) -> str:
+        """One line per phase: requests and failures, for a test's printed report."""
+        return "\n".join(
+            f"  {name:<24} {phase:<28} {tally['requests']:>7} requests {tally['failed']:>4} failed"
+            for phase, tally in self.per_phase.items()
+        )
 
     def failures(self) -> Counter[Fetch]:
         """Pages and assets that got no answer, or an answer other than 200, with counts."""

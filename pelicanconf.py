@@ -6,9 +6,16 @@ defaults in one place per family (plugins/settings/); only what differs is set h
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# Our `plugins` package, importable already here: Pelican checks a few settings itself before
+# any plugin loads, and a bad one (a SITEURL that is no string) must still end in one line.
+sys.path.insert(0, str(HERE))
+from plugins.settings import pelican_errors  # noqa: E402
+
+pelican_errors.install()
 
 AUTHOR = "Kura"
 SITENAME = "Notes from the Blackhole"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pelican.settings import read_settings
 
-from plugins.settings import SettingsError, load
+from plugins.settings import SettingsError, load, pelican_errors
 from plugins.settings.deploy import DeploySettings
 from plugins.settings.hosts import Backend, Balancer
 from plugins.settings.site import Site
@@ -57,6 +57,9 @@ def load_inventory(settings_file: Path) -> Inventory:
     try:
         settings = read_settings(str(settings_file))
     except Exception as error:  # the file is Python: whatever it raises is the user's to fix
+        explained = pelican_errors.explain(error)
+        if explained is not None:
+            raise explained from None
         raise SettingsError(
             "--settings", str(settings_file), f"a file Pelican can read ({error})"
         ) from None

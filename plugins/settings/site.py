@@ -353,7 +353,7 @@ def _haproxy(merged: Mapping[str, Any]) -> Haproxy:
     return haproxy
 
 
-def _siteurl(value: object) -> tuple[str, str, str]:
+def siteurl_parts(value: object) -> tuple[str, str, str]:
     """SITEURL → (itself without a trailing slash, scheme, host).
 
     Only `scheme://host[:port][/path]` passes, whole: the URL is written into every config's
@@ -396,7 +396,7 @@ def merged_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
 def site_from_settings(settings: Mapping[str, Any]) -> Site:
     """Validate every setting the server config reads and return the model."""
     merged = merged_settings(settings)
-    siteurl, scheme, host = _siteurl(settings.get("SITEURL"))
+    siteurl, scheme, host = siteurl_parts(settings.get("SITEURL"))
     release = settings.get("RELEASE_ID", "dev")
     if not isinstance(release, str) or not rules.word("RELEASE_ID", release):
         raise SettingsError("RELEASE_ID", release, "one word")

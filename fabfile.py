@@ -14,7 +14,9 @@ from deploy.hosts.fleet import Hosts
 from deploy.inventory import Inventory, load_inventory
 from deploy.progress import Progress
 from deploy.tasks.build import PLAIN_LOG
+from deploy.tasks.certificate import certificate as get_certificate
 from deploy.tasks.check import check as run_checks
+from deploy.tasks.preview import serve as serve_preview
 from deploy.tasks.publish import publish as publish_release
 from deploy.tasks.rollback import rollback as roll_back_release
 from deploy.tasks.setup import setup as prepare_hosts
@@ -42,6 +44,16 @@ def serve(c: Context, port: int = 8000) -> None:
     """Preview the site on http://localhost:PORT, rebuilding on every change."""
     with c.cd(str(HERE)):
         c.run(f".venv/bin/pelican --listen --autoreload --port {int(port)} content", pty=True)
+
+
+@task
+def preview(c: Context, settings: str = "publishconf.py") -> None:
+    """Serve the last publish build on localhost through the generated nginx vhost and haproxy
+    (a throwaway certificate); Ctrl-C stops both."""
+    try:
+        serve_preview(_inventory(settings), print)
+    except DeployError as error:
+        raise _fail(error) from None
 
 
 @task(name="new-post")
@@ -81,6 +93,22 @@ def setup(c: Context, settings: str = "publishconf.py", admin: str = "") -> None
     """Provision bare Debian hosts for a first publish; a second run changes nothing."""
     try:
         prepare_hosts(_inventory(settings), c.config, Progress(), admin=admin)
+    except DeployError as error:
+        raise _fail(error) from None
+
+
+@task(
+    help={
+        "admin": "log in as this account (root, or one that may sudo): certbot runs as root",
+        "renew": "a new certificate now, even if the current one is not due",
+    }
+)
+def certificate(
+    c: Context, settings: str = "publishconf.py", admin: str = "root", renew: bool = False
+) -> None:
+    """Get the site's certificate from the ACME CA (certbot on the balancer) into haproxy."""
+    try:
+        get_certificate(_inventory(settings), c.config, Progress(), admin=admin, renew=renew)
     except DeployError as error:
         raise _fail(error) from None
 

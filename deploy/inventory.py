@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,3 +84,17 @@ def load_inventory(settings_file: Path) -> Inventory:
         deploy=model.deploy,
         precompression=precompression,
     )
+
+
+def as_admin(inventory: Inventory, admin: str) -> Inventory:
+    """The same hosts, logged into as `admin`."""
+
+    def login(host: Backend | Balancer) -> Backend | Balancer:
+        return dataclasses.replace(host, ssh=dataclasses.replace(host.ssh, user=admin))
+
+    site = dataclasses.replace(
+        inventory.site,
+        backends=tuple(login(b) for b in inventory.backends),
+        balancer=login(inventory.balancer),
+    )
+    return dataclasses.replace(inventory, site=site)

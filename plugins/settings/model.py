@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import content, deploy, site, webperf
+from . import acme, content, deploy, site, webperf
 
 # Every family's defaults, merged: each default itself lives in its family's module.
 DEFAULTS: dict[str, Any] = {
     **site.DEFAULTS,
+    **acme.DEFAULTS,
     **webperf.DEFAULTS,
     **deploy.DEFAULTS,
     **content.DEFAULTS,
@@ -33,10 +34,9 @@ class Model:
 
 
 def load(settings: Mapping[str, Any], base: Path | None = None) -> Model:
-    """Validate every family (NGINX_, HAPROXY_, WEBPERF_, DEPLOY_, CONTENT_, BACKENDS, BALANCER,
-    SITEURL);
-    relative paths are taken from `base` (default: the folder pelican runs in). Raises
-    SettingsError naming the first bad setting."""
+    """Validate every family (NGINX_, HAPROXY_, ACME_, WEBPERF_, DEPLOY_, CONTENT_, BACKENDS,
+    BALANCER, SITEURL); relative paths are taken from `base` (default: the folder pelican runs
+    in). Raises SettingsError naming the first bad setting."""
     deploy_settings = deploy.deploy_from_settings(settings, base)
     return Model(
         site=site.site_from_settings(settings),

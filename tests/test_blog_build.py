@@ -147,7 +147,8 @@ def test_no_inline_style_or_script(any_build: tuple[Build, str]):
     for page in html.html_files(build.output):
         tree = html.parse(page)
         for element in tree.iter():
-            if element.tag in ("style", "script") or element.get("style") is not None:
+            inline_script = element.tag == "script" and not element.get("src")
+            if element.tag == "style" or inline_script or element.get("style") is not None:
                 offenders.append(f"{page.relative_to(build.output)}: <{element.tag}>")
             if any(name.startswith("on") for name in element.attrib):
                 offenders.append(f"{page.relative_to(build.output)}: event handler")
@@ -240,7 +241,8 @@ def test_static_extras_are_at_the_root(dev_build: Build):
 
 def test_stylesheet_is_small_and_self_contained(dev_build: Build):
     css = (dev_build.output / "theme" / "css" / "style.css").read_text()
-    assert len(css.encode()) < 6 * 1024
+    # 7 KB since the search field and results (the page budgets are in test_webperf_publish).
+    assert len(css.encode()) < 7 * 1024
     assert "@import" not in css and "url(" not in css
     assert "prefers-color-scheme: dark" in css
     assert ".highlight" in css

@@ -127,10 +127,10 @@ def test_secrets_are_never_shown() -> None:
 
 
 def test_each_default_lives_in_one_family() -> None:
-    from plugins.settings import content, deploy, site, webperf
+    from plugins.settings import content, deploy, search, site, webperf
 
     families = [set(site.DEFAULTS), set(webperf.DEFAULTS), set(deploy.DEFAULTS)]
-    families.append(set(content.DEFAULTS))
+    families += [set(content.DEFAULTS), set(search.DEFAULTS)]
     assert sum(len(f) for f in families) == len(DEFAULTS)
 
 

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+import brotli
 import pytest
 from pelican.settings import DEFAULT_CONFIG
 from pelican.utils import slugify
@@ -225,6 +226,19 @@ def test_sitemap_lists_every_post_and_page(publish_build: Build):
             assert url not in locs, page.path.name
         else:
             assert url in locs, page.path.name
+
+
+def test_robots_txt_names_the_sitemap_by_its_absolute_url(any_build: tuple[Build, str]):
+    build, absolute = any_build
+    robots = (build.output / "robots.txt").read_text()
+    siteurl = absolute or pelicanconf.SITEURL
+    sitemaps = [line for line in robots.splitlines() if line.startswith("Sitemap: ")]
+    assert len(sitemaps) == 1, robots
+    url = sitemaps[0].removeprefix("Sitemap: ")
+    assert url == f"{siteurl}/sitemap.xml"
+    assert (build.output / "sitemap.xml").is_file()
+    if (build.output / "robots.txt.br").exists():  # compressed after the line was added
+        assert brotli.decompress((build.output / "robots.txt.br").read_bytes()).decode() == robots
 
 
 def test_publish_build_prints_no_warning(publish_build: Build):

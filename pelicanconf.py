@@ -49,6 +49,8 @@ PLUGINS = [
     "neighbors",
     "plugins.serverconfig",
     "plugins.webperf",
+    # After webperf: Pagefind indexes the pages as they ship (see plugins/search/search.py).
+    "plugins.search",
 ]
 
 # URLs are part of the public contract: /{year}/{month}/{day}/{slug}/ for posts.

@@ -128,9 +128,9 @@ def test_secrets_are_never_shown() -> None:
 
 
 def test_each_default_lives_in_one_family() -> None:
-    from plugins.settings import acme, content, deploy, site, webperf
+    from plugins.settings import acme, content, deploy, search, site, webperf
 
-    families = [set(m.DEFAULTS) for m in (site, acme, webperf, deploy, content)]
+    families = [set(m.DEFAULTS) for m in (site, acme, webperf, deploy, content, search)]
     assert sum(len(f) for f in families) == len(DEFAULTS)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import acme, content, deploy, site, webperf
+from . import acme, content, deploy, search, site, webperf
 
 # Every family's defaults, merged: each default itself lives in its family's module.
 DEFAULTS: dict[str, Any] = {
@@ -20,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
     **webperf.DEFAULTS,
     **deploy.DEFAULTS,
     **content.DEFAULTS,
+    **search.DEFAULTS,
 }
 
 
@@ -31,16 +32,18 @@ class Model:
     webperf: webperf.WebperfSettings
     deploy: deploy.DeploySettings
     content: content.ContentSettings
+    search: search.SearchSettings
 
 
 def load(settings: Mapping[str, Any], base: Path | None = None) -> Model:
-    """Validate every family (NGINX_, HAPROXY_, ACME_, WEBPERF_, DEPLOY_, CONTENT_, BACKENDS,
-    BALANCER, SITEURL); relative paths are taken from `base` (default: the folder pelican runs
-    in). Raises SettingsError naming the first bad setting."""
+    """Validate every family (NGINX_, HAPROXY_, ACME_, WEBPERF_, DEPLOY_, CONTENT_, SEARCH_,
+    BACKENDS, BALANCER, SITEURL); relative paths are taken from `base` (default: the folder
+    pelican runs in). Raises SettingsError naming the first bad setting."""
     deploy_settings = deploy.deploy_from_settings(settings, base)
     return Model(
         site=site.site_from_settings(settings),
         webperf=webperf.webperf_from_settings(settings, deploy_settings.build_path, base),
         deploy=deploy_settings,
         content=content.content_from_settings(settings),
+        search=search.search_from_settings(settings, base),
     )

@@ -82,3 +82,23 @@ def test_check_prints_the_binarys_own_error(clone, tmp_path):
     assert result.returncode == 1
     assert "FAIL haproxy -c" in result.stdout
     assert "unknown keyword 'no-such-keyword'" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize(("days", "warned"), [(5, True), (60, False)])
+def test_check_warns_when_a_certificate_here_has_under_14_days_left(clone, tmp_path, days, warned):
+    pem = tmp_path / "site.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-days", str(days), "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost",
+         "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    pem.write_bytes((tmp_path / "cert.pem").read_bytes() + (tmp_path / "key.pem").read_bytes())
+    settings = clone / f"short-{days}.py"
+    settings.write_text(f"from pelicanconf import *  # noqa\nHAPROXY_TLS_PEM = {str(pem)!r}\n")
+    result = fab_check(clone, "--settings", settings.name)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"ok   certificate {pem}" in result.stdout
+    assert "days left" in result.stdout
+    assert ("WARNING: under 14 days left" in result.stdout) == warned

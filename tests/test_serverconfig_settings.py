@@ -467,3 +467,10 @@ def test_haproxy_logs_to_syslog_or_its_own_output():
     own_output = haproxy.config(make_site(HAPROXY_LOG_TARGET="stdout"))
     assert "    log stdout format raw local0\n" in own_output
     assert "/dev/log" not in own_output
+
+
+@pytest.mark.parametrize("wildcard", ["0.0.0.0", "::"])
+def test_a_wildcard_bind_address_overlaps_every_listener(wildcard):
+    stats = {"HAPROXY_STATS_USER": STATS_USER, "HAPROXY_STATS_PASSWORD": STATS_PASSWORD}
+    message = error_for(**stats, HAPROXY_BIND_ADDRESS=wildcard, HAPROXY_STATS_PORT=80)
+    assert message.startswith("HAPROXY_STATS_PORT = 80") and "uses it" in message

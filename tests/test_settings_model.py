@@ -65,7 +65,7 @@ BAD_SETTINGS = [
     ("serverconfig", {"HAPROXY_HTTPS_PROT": 443}, "did you mean HAPROXY_HTTPS_PORT?"),
     ("deploy", {"DEPLOY_RELEASES_KEPT": 1}, "DEPLOY_RELEASES_KEPT = 1 is not allowed"),
     ("deploy", {"DEPLOY_DRAIN_TIMOUT": 5}, "did you mean DEPLOY_DRAIN_TIMEOUT?"),
-    ("hosts", {"BALANCER": {"address": "10.0.0.1", "ssh_prot": 22}}, "unknown: ssh_prot"),
+    ("hosts", {"BALANCER": {"address": "10.0.0.1", "ssh_prot": 22}}, "did you mean ssh_port?"),
     ("hosts", {"BACKENDS": [{"name": "a b"}]}, "BACKENDS[0]"),
 ]
 

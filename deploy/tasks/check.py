@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from deploy.inventory import Inventory
 from deploy.release.backend import test_main_conf
+from deploy.release.haproxy import pem_certificate
 from plugins import contract
 
 # The first line of every generated file (plugins/serverconfig/nginx.py, `header`).
@@ -66,6 +67,28 @@ def check(inventory: Inventory) -> list[tuple[str, bool, str]]:
             checked = work / Path(contract.HAPROXY_CONFIG).name
             checked.write_text(text, encoding="utf-8")
             results.append((what, *_run([haproxy, "-c", "-f", str(checked)], notes)))
+    return results + _certificates(inventory)
+
+
+def _certificates(inventory: Inventory) -> list[tuple[str, bool, str]]:
+    """Days left of each certificate the config names that is on this machine (a warning
+    under 14); one that lives on the balancer is read there by `fab status`."""
+    site = inventory.site
+    paths = [site.haproxy.pem]
+    if site.nginx.role == "standalone":
+        paths.append(site.nginx.tls.certificate)
+    results = []
+    for path in dict.fromkeys(paths):
+        what = f"certificate {path}"
+        if not Path(path).is_file():
+            results.append((what, True, "not on this machine: `fab status` reads it on the host"))
+            continue
+        try:
+            lines = pem_certificate(Path(path)).report()
+        except (OSError, ValueError) as error:
+            results.append((what, False, f"unreadable: {error}"))
+            continue
+        results.append((what, True, "\n     ".join(line.strip() for line in lines[1:])))
     return results
 
 

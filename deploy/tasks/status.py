@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
 from fabric import Connection
@@ -11,9 +10,6 @@ from deploy.hosts.fleet import Hosts
 from deploy.release import backend as remote
 from deploy.release import haproxy
 from plugins.settings.hosts import Backend
-
-# ACME certificates renew 30 days before they expire: fewer days left means renewal fails.
-RENEWAL_WARNING_DAYS = 14
 
 
 def status(hosts: Hosts) -> str:
@@ -35,12 +31,7 @@ def status(hosts: Hosts) -> str:
     cert = haproxy.certificate(
         hosts.balancer, hosts.inventory.balancer, PurePosixPath(hosts.inventory.site.haproxy.pem)
     )
-    days = (cert.not_after - datetime.now(UTC)).days
-    warning = (
-        f"  WARNING: under {RENEWAL_WARNING_DAYS} days left" if days < RENEWAL_WARNING_DAYS else ""
-    )
-    lines.append(f"certificate {cert.path}: {', '.join(cert.names) or 'no names'}")
-    lines.append(f"  expires {cert.not_after:%Y-%m-%d %H:%M} UTC, {days} days left{warning}")
+    lines += cert.report()
     lines.append("haproxy servers:")
     for row in haproxy.servers(hosts.balancer, hosts.inventory.balancer):
         lines.append(

@@ -125,8 +125,12 @@ def _entry(setting: str, value: object, keys: Mapping[str, Any]) -> dict[str, An
         raise SettingsError(setting, value, "a dict with keys " + ", ".join(keys))
     unknown = sorted(str(k) for k in value if k not in keys)
     if unknown:
+        near = rules.nearest(unknown[0], keys)
+        hint = f"; did you mean {near}?" if near else ""
         raise SettingsError(
-            setting, value, f"only the keys {', '.join(keys)} (unknown: {', '.join(unknown)})"
+            setting,
+            value,
+            f"only the keys {', '.join(keys)} (unknown: {', '.join(unknown)}{hint})",
         )
     missing = [k for k, default in keys.items() if default is REQUIRED and k not in value]
     if missing:

@@ -73,13 +73,16 @@ def ip_address(where: str, value: object) -> str:
     return ip
 
 
+_WILDCARDS = frozenset({"*", "0.0.0.0", "::"})
+
+
 def distinct_ports(where: str, bound: Mapping[str, tuple[str, int]]) -> None:
     """Refuse two listeners of `bound` ({setting: (address, port)}) on one address and port;
-    the address "*" overlaps every address."""
+    a wildcard ("*", 0.0.0.0, ::, which takes IPv4 too) overlaps every address."""
     seen: dict[tuple[str, int], str] = {}
     for name, (address, number) in bound.items():
         for (other_address, other_port), other in seen.items():
-            overlap = "*" in (address, other_address) or address == other_address
+            overlap = bool(_WILDCARDS & {address, other_address}) or address == other_address
             if overlap and number == other_port:
                 raise SettingsError(
                     name, number, f"a port no other {where} listener uses ({other} uses it)"
@@ -304,13 +307,18 @@ def local_folder(where: str, value: object, base: Path, *, outside: Path) -> Pat
     return path
 
 
+def nearest(key: str, known: Iterable[str]) -> str | None:
+    """The known name `key` most likely misspells, if any is close."""
+    near = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    return near[0] if near else None
+
+
 def known_keys(where: str, given: Mapping[str, object], known: Iterable[str]) -> None:
     """Refuse a key of `given` that is not in `known`, naming the nearest known one: a typo is
-    never silently ignored. `where` names the family ("a setting of webperf", "a key of
-    BACKENDS[0]")."""
+    never silently ignored. `where` names the family ("a setting of webperf")."""
     known = sorted(known)
     for key in sorted(given):
         if key not in known:
-            near = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-            hint = f"did you mean {near[0]}?" if near else "known: " + ", ".join(known)
+            near = nearest(key, known)
+            hint = f"did you mean {near}?" if near else "known: " + ", ".join(known)
             raise SettingsError(str(key), given[key], f"{where} ({hint})")

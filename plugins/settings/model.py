@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import content, deploy, site, webperf
+from . import build, content, deploy, site, webperf
 
 # Every family's defaults, merged: each default itself lives in its family's module.
 DEFAULTS: dict[str, Any] = {
@@ -19,6 +19,7 @@ DEFAULTS: dict[str, Any] = {
     **webperf.DEFAULTS,
     **deploy.DEFAULTS,
     **content.DEFAULTS,
+    **build.DEFAULTS,
 }
 
 
@@ -30,11 +31,12 @@ class Model:
     webperf: webperf.WebperfSettings
     deploy: deploy.DeploySettings
     content: content.ContentSettings
+    build: build.BuildSettings
 
 
 def load(settings: Mapping[str, Any], base: Path | None = None) -> Model:
-    """Validate every family (NGINX_, HAPROXY_, WEBPERF_, DEPLOY_, CONTENT_, BACKENDS, BALANCER,
-    SITEURL);
+    """Validate every family (NGINX_, HAPROXY_, WEBPERF_, DEPLOY_, CONTENT_, BUILD_, BACKENDS,
+    BALANCER, SITEURL);
     relative paths are taken from `base` (default: the folder pelican runs in). Raises
     SettingsError naming the first bad setting."""
     deploy_settings = deploy.deploy_from_settings(settings, base)
@@ -43,4 +45,5 @@ def load(settings: Mapping[str, Any], base: Path | None = None) -> Model:
         webperf=webperf.webperf_from_settings(settings, deploy_settings.build_path, base),
         deploy=deploy_settings,
         content=content.content_from_settings(settings),
+        build=build.build_from_settings(settings, base),
     )

@@ -36,3 +36,10 @@ def contains(outer: Path, inner: Path) -> bool:
     """Whether `inner` is `outer` or inside it."""
     outer, inner = outer.resolve(), inner.resolve()
     return outer == inner or outer in inner.parents
+
+
+def prune_raw(raw: Path, wanted: set[str]) -> None:
+    """Drop the rendered pages (named by fingerprint) that the state no longer names."""
+    for path in raw.iterdir():
+        if path.name not in wanted:
+            path.unlink()

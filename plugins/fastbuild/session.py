@@ -59,7 +59,7 @@ class Session:
         if before is None or before.fingerprint != fingerprint:
             return False
         if self.keeps_raw:
-            return (self.raw / self._relative(path)).is_file()
+            return (self.raw / fingerprint).is_file()
         try:
             stat = Path(path).stat()
         except FileNotFoundError:
@@ -73,7 +73,7 @@ class Session:
         self.kept.add(path)
         self.unchanged_count += 1
         if self.keeps_raw:
-            shutil.copyfile(self.raw / relative, path)
+            shutil.copyfile(self.raw / self.state.written[relative].fingerprint, path)
 
     def wrote(self, path: str, fingerprint: str | None) -> None:
         """`path` was written now; `fingerprint`: of its render (None: not tracked)."""
@@ -85,14 +85,15 @@ class Session:
         stat = Path(path).stat()
         self.state.written[relative] = state.Written(fingerprint, stat.st_size, stat.st_mtime_ns)
         if self.keeps_raw:
-            target = self.raw / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
+            # Named by fingerprint: a build that fails half way never leaves a page under the
+            # name of inputs it was not rendered from.
+            self.raw.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, self.raw / fingerprint)
 
     def finish(self) -> None:
         """Remove what no longer belongs to the site; save the state."""
         removed = 0
-        if self.incremental and not cleanup.contains(self.output, Path(self.settings["PATH"])):
+        if not cleanup.contains(self.output, Path(self.settings["PATH"])):
             static = self.context.get("staticfiles", []) if self.context else []
             kept = self.kept | {str(self.output / item.save_as) for item in static}
             retained = self.settings.get("OUTPUT_RETENTION") or []
@@ -100,6 +101,8 @@ class Session:
         if self.incremental:
             self.state.reads = self.reads.fresh
             state.save(self.state_file, self.state)
+            if self.raw.is_dir():
+                cleanup.prune_raw(self.raw, {w.fingerprint for w in self.state.written.values()})
         log.info(
             "fastbuild: %s sources parsed, %s unchanged; %s files written, %s unchanged,"
             " %s removed in %.1f s",

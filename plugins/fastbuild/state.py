@@ -2,8 +2,8 @@
 
 <BUILD_STATE_PATH>/<key>.pickle    the site fingerprint, each post's parse, each page's
                                    fingerprint and size/mtime when written
-<BUILD_STATE_PATH>/<key>/raw/      pages as rendered, before webperf rewrote them in place
-                                   (publish builds only)
+<BUILD_STATE_PATH>/<key>/raw/      pages as rendered, named by fingerprint, before webperf
+                                   rewrote them in place (publish builds only)
 <BUILD_STATE_PATH>/<key>.started   touched when a build starts: what is older in OUTPUT_PATH
                                    and was neither written nor kept by this build goes
 

@@ -19,8 +19,6 @@ DEFAULTS: dict[str, Any] = {
     # What the last build read and wrote, per output folder. Outside OUTPUT_PATH: it is never
     # deployed. None: .cache/build under the folder pelican runs in.
     "BUILD_STATE_PATH": None,
-    # Counts of files read, written and compressed on a terminal; never when output is piped.
-    "BUILD_PROGRESS": True,
 }
 PREFIX = "BUILD_"
 
@@ -32,7 +30,6 @@ class BuildSettings:
     workers: int
     incremental: bool
     state: Path
-    progress: bool
 
 
 def build_from_settings(settings: Mapping[str, Any], base: Path | None = None) -> BuildSettings:
@@ -57,5 +54,4 @@ def build_from_settings(settings: Mapping[str, Any], base: Path | None = None) -
             base,
             outside=output,
         ),
-        progress=rules.boolean("BUILD_PROGRESS", merged["BUILD_PROGRESS"]),
     )

@@ -6,9 +6,16 @@ defaults in one place per family (plugins/settings/); only what differs is set h
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# Our `plugins` package, importable already here: Pelican checks a few settings itself before
+# any plugin loads, and a bad one (a SITEURL that is no string) must still end in one line.
+sys.path.insert(0, str(HERE))
+from plugins.settings import pelican_errors  # noqa: E402
+
+pelican_errors.install()
 
 AUTHOR = "Kura"
 SITENAME = "Notes from the Blackhole"
@@ -44,6 +51,8 @@ PLUGINS = [
     "plugins.serverconfig",
     "plugins.fastbuild",
     "plugins.webperf",
+    # After webperf: Pagefind indexes the pages as they ship (see plugins/search/search.py).
+    "plugins.search",
 ]
 
 # URLs are part of the public contract: /{year}/{month}/{day}/{slug}/ for posts.

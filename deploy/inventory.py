@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from pelican.settings import read_settings
 
-from plugins.settings import SettingsError, load
+from plugins.settings import SettingsError, load, pelican_errors
 from plugins.settings.deploy import DeploySettings
 from plugins.settings.hosts import Backend, Balancer
 from plugins.settings.site import Site
@@ -57,6 +58,9 @@ def load_inventory(settings_file: Path) -> Inventory:
     try:
         settings = read_settings(str(settings_file))
     except Exception as error:  # the file is Python: whatever it raises is the user's to fix
+        explained = pelican_errors.explain(error)
+        if explained is not None:
+            raise explained from None
         raise SettingsError(
             "--settings", str(settings_file), f"a file Pelican can read ({error})"
         ) from None
@@ -80,3 +84,17 @@ def load_inventory(settings_file: Path) -> Inventory:
         deploy=model.deploy,
         precompression=precompression,
     )
+
+
+def as_admin(inventory: Inventory, admin: str) -> Inventory:
+    """The same hosts, logged into as `admin`."""
+
+    def login(host: Backend | Balancer) -> Backend | Balancer:
+        return dataclasses.replace(host, ssh=dataclasses.replace(host.ssh, user=admin))
+
+    site = dataclasses.replace(
+        inventory.site,
+        backends=tuple(login(b) for b in inventory.backends),
+        balancer=login(inventory.balancer),
+    )
+    return dataclasses.replace(inventory, site=site)

@@ -22,10 +22,15 @@ from pathlib import Path
 
 HEALTH_FILE = "healthz.txt"
 ERROR_PAGE = "404.html"
+# The search page, and the folder of Pagefind's index and scripts: both get a CSP of their own.
+SEARCH_URL = "search/"
+SEARCH_PAGE = SEARCH_URL + "index.html"
+SEARCH_BUNDLE = "pagefind"
 # URL paths the vhost answers with an exact `location =`: a redirect from one would clash.
 EXACT_LOCATIONS = {
     f"/{ERROR_PAGE}": "the 404 page",
     f"/{HEALTH_FILE}": "the release's health check",
+    f"/{SEARCH_PAGE}": "the search page",
 }
 
 # Fingerprinted names: `style.css` -> `style.<first 10 hex of its sha256>.css`.

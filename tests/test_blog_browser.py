@@ -7,6 +7,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
+from plugins.serverconfig.security import (
+    CONTENT_SECURITY_POLICY,
+    SEARCH_CONTENT_SECURITY_POLICY,
+)
 from tests.support.browser import launch_chromium, serve, visit
 from tests.support.site import REPO, Build
 
@@ -15,6 +19,7 @@ ARTIFACTS = REPO / "test-artifacts" / "browser"
 PAGES = {
     "home": "",
     "post": "2013/07/15/haproxy-nginx-and-spdy-with-ssl-termination-debian-7/",
+    "search": "search/?q=haproxy",
 }
 
 pytestmark = pytest.mark.browser
@@ -74,3 +79,79 @@ def test_first_tab_shows_the_skip_link_and_it_moves_focus_past_the_header(
         assert inside_main, "after the skip link, Tab should land inside <main>"
     finally:
         context.close()
+
+
+# A word only the body of one post has (not its title, not any other post).
+BODY_WORD = "ECONNABORTED"
+BODY_WORD_POST = "2013/07/29/wrapping-a-tornado-iostream-with-ssl/"
+
+
+@pytest.fixture(scope="module")
+def site_with_search_csp(dev_build: Build) -> Iterator[str]:
+    """The site with the policy nginx sends on the search page and Pagefind's files."""
+    policy = {"Content-Security-Policy": SEARCH_CONTENT_SECURITY_POLICY}
+    with serve(dev_build.output, policy) as base_url:
+        yield base_url
+
+
+def test_search_finds_a_post_by_a_word_from_its_body(browser: Browser, site_with_search_csp: str):
+    source = next((REPO / "content").glob("2013-07-29-*.rst")).read_text(encoding="utf-8")
+    title, body = source.split("\n", 1)
+    assert BODY_WORD.lower() not in title.lower() and BODY_WORD in body
+    context = browser.new_context(viewport={"width": 360, "height": 800})
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{site_with_search_csp}/")
+        page.fill("#site-search", BODY_WORD.lower())
+        page.press("#site-search", "Enter")
+        page.wait_for_url("**/search/?q=econnaborted")
+        results = page.locator("#search-results li a")
+        results.first.wait_for(timeout=15_000)
+        hrefs = [results.nth(i).get_attribute("href") for i in range(results.count())]
+        assert [h for h in hrefs if h and h.rstrip("/").endswith(BODY_WORD_POST.rstrip("/"))]
+        assert (
+            page.locator("#search-results mark")
+            .first.inner_text()
+            .lower()
+            .startswith("econnaborted")
+        )
+        page.fill("#search-query", "zzzqqqxxx")
+        page.locator("#search-status", has_text="No post").wait_for(timeout=15_000)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "search-no-results.png"))
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_without_javascript_the_field_leads_to_the_archives(browser: Browser, site: str):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(f"{site}/{PAGES['post']}")
+        page.fill("#site-search", "haproxy")
+        page.press("#site-search", "Enter")
+        page.wait_for_url("**/search/?q=haproxy")
+        note = page.locator("main p.admonition")
+        assert "needs JavaScript" in note.inner_text()
+        note.get_by_role("link", name="archives").click()
+        page.wait_for_url("**/archives/")
+        assert page.locator("h1").inner_text() == "Archives"
+    finally:
+        context.close()
+
+
+def test_the_strict_policy_of_other_pages_would_stop_search(browser: Browser, dev_build: Build):
+    """Why the search page's policy has 'wasm-unsafe-eval': without it Pagefind cannot run."""
+    with serve(dev_build.output, {"Content-Security-Policy": CONTENT_SECURITY_POLICY}) as base:
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            page.goto(f"{base}/search/?q=econnaborted")
+            page.locator("#search-status", has_text="unavailable").wait_for(timeout=15_000)
+            assert page.locator("#search-results li").count() == 0
+        finally:
+            context.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.site import REPO
+from tests.support.site import REPO, TEST_STATS_ENV
 
 pytestmark = pytest.mark.servers
 
@@ -40,8 +40,14 @@ def clone(tmp_path_factory) -> Path:
 
 
 def fab_check(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # A production check validates the same settings a publish does, stats credentials too.
     return subprocess.run(
-        [".venv/bin/fab", "check", *args], cwd=root, capture_output=True, text=True, timeout=120
+        [".venv/bin/fab", "check", *args],
+        cwd=root,
+        env={**os.environ, **TEST_STATS_ENV},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

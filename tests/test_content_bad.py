@@ -57,21 +57,21 @@ EXPECTED = {
     ),
     "save-as-outside": r"content/post.rst: would be written outside the site .*; fix its :slug:",
     "redirect-from-healthz": (
-        r"serverconfig: content/post.rst: redirect /healthz.txt = .* is not allowed: expected a "
+        r"content/post.rst: redirect /healthz.txt = .* is not allowed: expected a "
         r"path the site does not serve itself, but /healthz.txt is the release's health check"
     ),
     "redirect-from-hostile": (
-        r"serverconfig: content/post.rst: redirect_from = '/old/; return 200 x' is not allowed"
+        r"content/post.rst: redirect_from = '/old/; return 200 x' is not allowed"
     ),
     "redirect-to-draft": (
-        r"serverconfig: content/post.rst: redirect_from = '/old/draft/' is not allowed: expected "
+        r"content/post.rst: redirect_from = '/old/draft/' is not allowed: expected "
         r"no redirect to a draft"
     ),
     "rst-txt-name": r"content/post.rst.txt: is not read: .*; rename it to end in .rst",
     "markdown-post": r"content/post.md: is Markdown, which this blog does not read; write it as",
 }
 # The house format: a file, maybe a line, what is wrong, then what to do.
-ONE_LINE = re.compile(r"^(serverconfig: )?content/[^:]+(:\d+)?: .+[;:] .+$")
+ONE_LINE = re.compile(r"^content/[^:]+(:\d+)?: .+[;:] .+$")
 
 
 def test_every_case_has_an_expectation():

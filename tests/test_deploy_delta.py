@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from tests.support.deploy_stack import (
     published,
     start_stack,
 )
-from tests.support.site import REPO
+from tests.support.site import REPO, TEST_STATS_ENV
 
 pytestmark = pytest.mark.servers
 
@@ -86,6 +87,21 @@ def test_dry_run_changes_nothing_and_shows_files_and_config(stack: Stack) -> Non
         assert f"--- {node.name}:site.conf (live)" in block
     assert "  balancer:haproxy.cfg: unchanged" in out
     assert re.search(r"all\s+dry-run\s+nothing was changed on any host", out)
+    assert {stack.live_release(node) for node in stack.backends} == {live}
+
+
+def test_fabs_own_dry_flag_is_a_dry_run(stack: Stack) -> None:
+    """`fab --dry publish` (Fabric's global flag) means `fab publish --dry-run`."""
+    live = stack.live_release(stack.backends[0])
+    argv = stack.fab_argv("publish")
+    argv.insert(argv.index("publish"), "--dry")
+    before = stack.checksums()
+    result = subprocess.run(
+        argv, cwd=REPO, env={**os.environ, **TEST_STATS_ENV}, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"all\s+dry-run\s+nothing was changed on any host", result.stdout)
+    assert stack.checksums() == before
     assert {stack.live_release(node) for node in stack.backends} == {live}
 
 
@@ -157,7 +173,8 @@ def test_fab_lists_every_task_with_a_docstring() -> None:
     listed = dict(
         re.findall(r"^  (\S+)\s+(\S.*)$", result.stdout, re.MULTILINE),
     )
-    tasks = ["build", "check", "new-post", "publish", "rollback", "serve", "setup", "status"]
+    tasks = ["build", "certificate", "check", "new-post", "preview", "publish", "rollback"]
+    tasks += ["serve", "setup", "status"]
     assert sorted(listed) == tasks, result.stdout
 
 

@@ -7,12 +7,19 @@ tests' stand-in (tests/support/files/unitctl) the way Debian's units would.
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import shutil
+import socket
+import ssl
 import stat
 import subprocess
 import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,13 +27,18 @@ import pytest
 from deploy.tasks.setup import sudoers_lines
 from tests.support.debian_host import DebianHost, start_debian_host
 from tests.support.deploy_stack import published
+from tests.support.pebble import Pebble, start_pebble
 from tests.support.servers import free_port
 from tests.support.site import REPO, TEST_STATS_ENV
 
 FAB = Path(sys.executable).parent / "fab"
 ADDRESS = "127.0.0.40"
 SITE_HOST = "blog.example.org"
+ALIAS = "www.blog.example.org"
 UNITCTL = "/usr/local/sbin/unitctl"
+PEM = "/etc/haproxy/certs/blog.pem"
+# Where the test puts the certificate of pebble's ACME API, for certbot to trust (ACME_CA_BUNDLE).
+PEBBLE_API_CERT = "/etc/ssl/pebble-api.pem"
 
 pytestmark = pytest.mark.servers
 
@@ -46,7 +58,14 @@ def test_sudoers_lines_allow_only_sudo_commands_with_escaped_arguments():
     )
 
 
-def write_settings(path: Path, tmp: Path, host: DebianHost, ports: dict[str, int], **extra: str):
+def write_settings(
+    path: Path,
+    tmp: Path,
+    host: DebianHost,
+    ports: dict[str, int],
+    acme: tuple[str, int],
+    **extra: str,
+):
     backend = {
         "name": "web1",
         "address": ADDRESS,
@@ -85,6 +104,10 @@ def write_settings(path: Path, tmp: Path, host: DebianHost, ports: dict[str, int
         f"HAPROXY_STATS_PORT = {ports['stats']}\n"
         "DEPLOY_HEALTH_TIMEOUT = 20\n"
         "DEPLOY_DRAIN_TIMEOUT = 5\n"
+        f"NGINX_SERVER_ALIASES = [{ALIAS!r}]\n"
+        f"ACME_DIRECTORY_URL = {acme[0]!r}\n"
+        f"ACME_CHALLENGE_PORT = {acme[1]}\n"
+        f"ACME_CA_BUNDLE = {PEBBLE_API_CERT!r}\n"
     )
 
 
@@ -101,12 +124,56 @@ def fab(host: DebianHost, settings: Path, *args: str) -> subprocess.CompletedPro
     )
 
 
-@pytest.fixture
-def bare_host(tmp_path):
-    host = start_debian_host(tmp_path / "host", ADDRESS)
-    shutil.copy(REPO / "tests/support/files/unitctl", host.path(UNITCTL))
-    yield host
-    host.stop()
+@dataclass
+class Live:
+    """One bare host taken to a live HTTPS site by `fab setup` with ACME from pebble."""
+
+    host: DebianHost
+    pebble: Pebble
+    settings: Path
+    tmp: Path
+    ports: dict[str, int]
+    setup: list[subprocess.CompletedProcess[str]]
+    release: str
+
+    def root_ca(self) -> Path:
+        """pebble's root, which the certificates it issues chain to."""
+        path = self.tmp / "pebble-root.pem"
+        path.write_text(self.pebble.root())
+        return path
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    """Provision a bare host (a first run that fails, the rerun, a second run) and publish."""
+    tmp = tmp_path_factory.mktemp("provision")
+    host = start_debian_host(tmp / "host", ADDRESS)
+    pebble = None
+    try:
+        shutil.copy(REPO / "tests/support/files/unitctl", host.path(UNITCTL))
+        ports = {name: free_port(ADDRESS) for name in ("nginx", "http", "https", "stats")}
+        ports["acme"] = free_port()
+        pebble = start_pebble(tmp / "pebble", ADDRESS, ports["http"])
+        host.path(PEBBLE_API_CERT).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(pebble.api_cert, host.path(PEBBLE_API_CERT))
+        settings = tmp / "hostconf.py"
+        acme = pebble.directory_url, ports["acme"]
+        # A first run that fails midway: haproxy does not start.
+        write_settings(
+            settings, tmp, host, ports, acme, haproxy_start_command="echo no haproxy >&2; exit 3"
+        )
+        runs = [fab(host, settings, "setup", "--admin", "root")]
+        # The rerun completes it, and a third run changes nothing.
+        write_settings(settings, tmp, host, ports, acme)
+        runs += [fab(host, settings, "setup", "--admin", "root") for _ in range(2)]
+        release = ""
+        if all(run.returncode == 0 for run in runs[1:]):
+            release = published(fab(host, settings, "publish"))
+        yield Live(host, pebble, settings, tmp, ports, runs, release)
+    finally:
+        if pebble is not None:
+            pebble.stop()
+        host.stop()
 
 
 def running(host: DebianHost, pidfile: str) -> bool:
@@ -114,15 +181,8 @@ def running(host: DebianHost, pidfile: str) -> bool:
     return path.is_file() and int(path.read_text().split()[0]) in host.pids()
 
 
-def test_setup_provisions_a_bare_host_idempotently_and_publish_serves_it(bare_host, tmp_path):
-    host = bare_host
-    ports = {name: free_port(ADDRESS) for name in ("nginx", "http", "https", "stats")}
-    settings = tmp_path / "hostconf.py"
-    # A first run that fails midway: haproxy does not start.
-    write_settings(
-        settings, tmp_path, host, ports, haproxy_start_command="echo no haproxy >&2; exit 3"
-    )
-    failed = fab(host, settings, "setup", "--admin", "root")
+def test_setup_provisions_a_bare_host_idempotently_and_publish_serves_it(live):
+    host, (failed, rerun, again) = live.host, live.setup
     assert failed.returncode != 0, failed.stdout
     error = "error: balancer: setup: haproxy: echo no haproxy >&2; exit 3 failed: exit 3: "
     assert failed.stderr.startswith(error), failed.stderr
@@ -131,14 +191,16 @@ def test_setup_provisions_a_bare_host_idempotently_and_publish_serves_it(bare_ho
         failed.stdout
     )
     assert running(host, "/run/nginx.pid")
-    assert not running(host, "/run/haproxy.pid")
 
-    # The rerun completes it.
-    write_settings(settings, tmp_path, host, ports)
-    rerun = fab(host, settings, "setup", "--admin", "root")
+    # The rerun completed it: haproxy started with the bootstrap certificate, then certbot
+    # got the real one from the CA and haproxy took it through its runtime API.
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert re.search(r"web1 +setup +no change", rerun.stdout), rerun.stdout
-    assert re.search(r"balancer +setup +changed: haproxy reloaded", rerun.stdout), rerun.stdout
+    assert re.search(
+        r"balancer +setup +changed: haproxy reloaded, deploy hook \S+, "
+        r"certbot: new certificate, serving serial \w+ \(runtime API\)",
+        rerun.stdout,
+    ), rerun.stdout
     assert running(host, "/run/haproxy.pid")
 
     # What it left: the deploy account may run exactly the deploy's commands as root.
@@ -156,28 +218,31 @@ def test_setup_provisions_a_bare_host_idempotently_and_publish_serves_it(bare_ho
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "CONFIG=/etc/haproxy/blog" in host.path("/etc/default/haproxy").read_text().splitlines()
     assert not host.path("/etc/nginx/sites-enabled/default").exists()
-    pem = host.path("/etc/haproxy/certs/blog.pem")
+    pem = host.path(PEM)
     assert stat.S_IMODE(pem.stat().st_mode) == 0o600
+    assert pem.read_text().count("BEGIN CERTIFICATE") == 2  # the leaf and pebble's intermediate
 
-    # A second complete run changes nothing, and says so per host.
-    again = fab(host, settings, "setup", "--admin", "root")
+    # A second complete run changes nothing (the certificate is not due), and says so.
     assert again.returncode == 0, again.stdout + again.stderr
     assert re.search(r"web1 +setup +no change", again.stdout), again.stdout
     assert re.search(r"balancer +setup +no change", again.stdout), again.stdout
 
-    # The deploy account publishes through what setup allowed, and the site is served.
-    result = fab(host, settings, "publish")
-    release = published(result)
-    cert = tmp_path / "cert.pem"
-    cert.write_text(pem.read_text().split("-----BEGIN PRIVATE KEY-----")[0])
-    assert served(ports["https"], "/healthz.txt", cert) == release
-    assert "<title>" in served(ports["https"], "/", cert)
+    # The deploy account published through what setup allowed; the site is served over
+    # HTTPS with a certificate that chains to the CA's root and names the site.
+    cafile = live.root_ca()
+    assert served(live.ports["https"], "/healthz.txt", cafile) == live.release
+    assert "<title>" in served(live.ports["https"], "/", cafile)
+    assert served_serial(live, cafile) == pem_serial(pem)
 
     # `fab status` (as the deploy account) reads the certificate haproxy serves.
-    status = fab(host, settings, "status")
+    status = fab(host, live.settings, "status")
     assert status.returncode == 0, status.stdout + status.stderr
-    assert "certificate /etc/haproxy/certs/blog.pem: blog.example.org\n" in status.stdout
-    assert re.search(r"^  expires \S+ \S+ UTC, 29 days left$", status.stdout, re.M), status.stdout
+    assert f"certificate {PEM}: {SITE_HOST}, {ALIAS}\n" in status.stdout
+    assert re.search(r"^  expires \S+ \S+ UTC, \d{3,} days left$", status.stdout, re.M), (
+        status.stdout
+    )
+    # The port-80 route sends everything but ACME challenges to https.
+    assert "301" in plain_http(live.ports["http"], "/")
 
 
 def served(port: int, path: str, cafile: Path) -> str:
@@ -192,3 +257,163 @@ def served(port: int, path: str, cafile: Path) -> str:
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
+
+
+def plain_http(port: int, path: str) -> str:
+    """The status line haproxy's port 80 answers `path` with."""
+    argv = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10"]
+    argv += ["-H", f"Host: {SITE_HOST}", f"http://{ADDRESS}:{port}{path}"]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout
+
+
+def pem_serial(pem: Path) -> str:
+    """The serial number of the first certificate in `pem`, as openssl prints it."""
+    argv = ["openssl", "x509", "-noout", "-serial", "-in", str(pem)]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True)
+    return result.stdout.strip().removeprefix("serial=")
+
+
+def https_context(cafile: Path) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(cafile))
+
+
+def served_serial(live: Live, cafile: Path) -> str:
+    """The serial of the certificate haproxy presents to a new connection for the site."""
+    with socket_to(live.ports["https"], https_context(cafile)) as tls:
+        return tls.getpeercert()["serialNumber"]
+
+
+def socket_to(port: int, context: ssl.SSLContext) -> ssl.SSLSocket:
+    sock = socket.create_connection((ADDRESS, port), timeout=10)
+    return context.wrap_socket(sock, server_hostname=SITE_HOST)
+
+
+class TlsLoad(threading.Thread):
+    """GET /healthz.txt over HTTPS through haproxy, a new TLS connection every `per_connection`
+    requests, until stopped; bounded by `max_seconds` and `max_requests`. Counts answers other
+    than 200 (and errors) and the certificate serials it was served."""
+
+    def __init__(self, port: int, cafile: Path, *, max_seconds: float = 30, max_requests=5000):
+        super().__init__(daemon=True)
+        self.port, self.context = port, https_context(cafile)
+        self.max_seconds, self.max_requests = max_seconds, max_requests
+        self.per_connection = 5
+        self.requests = 0
+        self.failures: Counter[str] = Counter()
+        self.serials: list[str] = []
+        self._stop_asked = threading.Event()
+
+    def stop(self) -> None:
+        self._stop_asked.set()
+        self.join(self.max_seconds + 10)
+
+    def _connection(self) -> http.client.HTTPSConnection:
+        conn = http.client.HTTPSConnection(SITE_HOST, self.port, context=self.context, timeout=10)
+        conn.sock = socket_to(self.port, self.context)
+        self.serials.append(conn.sock.getpeercert()["serialNumber"])
+        return conn
+
+    def run(self) -> None:
+        deadline = time.monotonic() + self.max_seconds
+        while not self._stop_asked.is_set() and self.requests < self.max_requests:
+            if time.monotonic() > deadline:
+                break
+            try:
+                conn = self._connection()
+            except OSError as error:
+                self.requests += 1
+                self.failures[f"connect: {type(error).__name__}: {error}"] += 1
+                continue
+            for _ in range(self.per_connection):
+                self.requests += 1
+                try:
+                    conn.request("GET", "/healthz.txt")
+                    response = conn.getresponse()
+                    response.read()
+                    if response.status != 200:
+                        self.failures[f"status {response.status}"] += 1
+                except (OSError, http.client.HTTPException) as error:
+                    self.failures[f"{type(error).__name__}: {error}"] += 1
+                    break
+            conn.close()
+
+
+def timer_renewal(host: DebianHost) -> subprocess.CompletedProcess[str]:
+    """What Debian's certbot.timer runs (certbot.service's ExecStart, with the Environment of
+    its drop-ins), told to renew now: there is no systemd in the root."""
+    unit = host.path("/lib/systemd/system/certbot.service").read_text()
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    environment = [
+        line.removeprefix("Environment=")
+        for dropin in sorted(host.path("/etc/systemd/system/certbot.service.d").glob("*.conf"))
+        for line in dropin.read_text().splitlines()
+        if line.startswith("Environment=")
+    ]
+    command = " ".join(
+        ["env", *environment, exec_start.removeprefix("ExecStart="), "--force-renewal"]
+    )
+    return host.run(command, timeout=120)
+
+
+def test_renewal_under_load_swaps_the_certificate_without_a_failed_request(live):
+    cafile = live.root_ca()
+    old = served_serial(live, cafile)
+    loads = [TlsLoad(live.ports["https"], cafile) for _ in range(4)]
+    for load in loads:
+        load.start()
+    time.sleep(1)
+    renewal = timer_renewal(live.host)
+    time.sleep(1)
+    for load in loads:
+        load.stop()
+    assert renewal.returncode == 0, renewal.stdout + renewal.stderr
+    new = pem_serial(live.host.path(PEM))
+    requests = sum(load.requests for load in loads)
+    failures = sum((load.failures for load in loads), Counter())
+    seen = Counter(serial for load in loads for serial in load.serials)
+    print(
+        f"renewal under load: {requests} requests, {sum(seen.values())} TLS handshakes, "
+        f"{sum(failures.values())} failed; serials served: {dict(seen)}"
+    )
+    assert not failures, failures
+    assert requests > 100
+    assert new != old
+    # Both were served during the run, and a new connection now gets the new one.
+    assert seen[old] > 0 and seen[new] > 0, seen
+    assert served_serial(live, cafile) == new
+
+
+def test_a_failed_issuance_names_the_domain_and_keeps_the_old_certificate(live):
+    cafile = live.root_ca()
+    pem = live.host.path(PEM)
+    before, serial = pem.read_bytes(), served_serial(live, cafile)
+    # The CA's DNS now sends the challenge for the site's name where nothing listens.
+    live.pebble.answer_for(SITE_HOST, "127.0.0.9")
+    try:
+        failed = fab(live.host, live.settings, "certificate", "--renew")
+    finally:
+        live.pebble.clear(SITE_HOST)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    error = failed.stderr.strip().splitlines()[-1]
+    assert error.startswith(
+        f"error: balancer: certificate for {SITE_HOST}, {ALIAS} failed: certbot (exit 1) at "
+        f"{live.pebble.directory_url}: "
+    ), error
+    # The CA's own words: which domain, and why its validation failed.
+    assert f"Domain: {SITE_HOST}" in error, error
+    assert "127.0.0.9" in error and "connection refused" in error.lower(), error
+    assert pem.read_bytes() == before
+    assert served_serial(live, cafile) == serial
+
+    # The CA down: the same, with the error certbot's client met.
+    live.pebble.stop()
+    down = fab(live.host, live.settings, "certificate", "--renew")
+    assert down.returncode == 1, down.stdout + down.stderr
+    error = down.stderr.strip().splitlines()[-1]
+    assert error.startswith(f"error: balancer: certificate for {SITE_HOST}, {ALIAS} failed"), error
+    assert (
+        "An unexpected error occurred: | ValueError: Requesting localhost/dir: Connection refused"
+        in error
+    ), error
+    assert pem.read_bytes() == before
+    assert served_serial(live, cafile) == serial

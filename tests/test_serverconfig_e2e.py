@@ -315,3 +315,23 @@ def test_haproxy_reaches_nginx_over_the_configured_listener(stack):
         in_use = sum(_connected_to(path) for path in listeners)
     # (haproxy may also keep idle connections from earlier requests: at least ours.)
     assert in_use >= 1 if listeners else in_use == 0, (listeners, in_use)
+
+
+@pytest.mark.parametrize(
+    ("path", "wasm"),
+    [
+        ("/search/", True),
+        ("/search/?q=haproxy", True),
+        ("/pagefind/pagefind-worker.js", True),
+        ("/pagefind/pagefind-entry.json", True),
+        ("/", False),
+        (POST, False),
+    ],
+)
+def test_only_search_may_compile_webassembly(stack, path, wasm):
+    response = curl(f"https://{HOST}:{stack.https}{path}", stack.https)
+    assert response.status == 200
+    policy = response.headers["content-security-policy"]
+    assert ("'wasm-unsafe-eval'" in policy) == wasm, policy
+    assert "script-src 'self'" in policy and "'unsafe-eval'" not in policy
+    assert response.headers["cache-control"] == "no-cache"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -130,10 +131,9 @@ def test_secrets_are_never_shown() -> None:
 
 
 def test_each_default_lives_in_one_family() -> None:
-    from plugins.settings import content, deploy, site, webperf
+    from plugins.settings import acme, content, deploy, search, site, webperf
 
-    families = [set(site.DEFAULTS), set(webperf.DEFAULTS), set(deploy.DEFAULTS)]
-    families.append(set(content.DEFAULTS))
+    families = [set(m.DEFAULTS) for m in (site, acme, webperf, deploy, content, search)]
     assert sum(len(f) for f in families) == len(DEFAULTS)
 
 
@@ -144,3 +144,36 @@ def test_relative_paths_are_taken_from_the_base_folder(tmp_path: Path) -> None:
     model = load(settings, base=tmp_path)
     assert model.deploy.build_path == tmp_path / "build"
     assert model.webperf.cache == tmp_path / ".cache" / "webperf"
+
+
+@pytest.mark.parametrize("value", [None, 5, ["https://blog.example.org"]])
+def test_a_siteurl_pelican_itself_trips_on_is_one_line_naming_it(tmp_path, value):
+    # Pelican checks SITEURL itself before any plugin runs; the settings file's log filter
+    # lets the model's rule speak instead of Pelican's traceback.
+    result = build_site(tmp_path, "pelicanconf.py", extra={"SITEURL": value}, check=False).result
+    out = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert "Traceback" not in out and "AttributeError" not in out
+    # Pelican's rich log handler wraps lines and puts its source location at the end of one.
+    text = " ".join(re.sub(r"\s\S+\.py:\d+\s", " ", out).split())
+    assert f"CRITICAL SITEURL = {value!r} is not allowed: expected an http:// or https" in text
+
+
+def test_fab_names_a_siteurl_pelican_itself_trips_on(tmp_path: Path) -> None:
+    settings = tmp_path / "bad.py"
+    settings.write_text(
+        f"from pelicanconf import *  # noqa\nPATH = {str(REPO / 'content')!r}\nSITEURL = 5\n"
+    )
+    result = subprocess.run(
+        [str(FAB), "check", "--settings", str(settings)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {settings}: SITEURL = 5 is not allowed: expected an http:// or https:// URL: "
+        "a host name, an optional port and path, nothing else"
+    ]

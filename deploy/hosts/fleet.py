@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import TypeVar
 
 from fabric import Config, Connection
@@ -13,7 +12,6 @@ from fabric import Config, Connection
 from deploy.errors import DeployError
 from deploy.hosts.ssh import connect
 from deploy.inventory import Inventory
-from deploy.release.layout import Layout
 from plugins.settings.hosts import Backend
 
 T = TypeVar("T")
@@ -37,15 +35,6 @@ class Hosts:
     def close(self) -> None:
         for conn in [*self.backends.values(), self.balancer]:
             conn.close()
-
-    def lock_paths(self) -> list[tuple[str, Connection, PurePosixPath]]:
-        """Every host's lock file: the balancer's config folder first (every deploy needs the
-        balancer, so its lock guards the others), then each backend's root."""
-        balancer = self.inventory.balancer
-        locks = [
-            (b.name, self.backends[b.name], Layout(b.root).lock) for b in self.inventory.backends
-        ]
-        return [("balancer", self.balancer, balancer.config_dir / ".deploy.lock"), *locks]
 
     def each_backend(self, work: Callable[[Backend, Connection], T]) -> dict[str, T]:
         """Run `work` on every backend in parallel; raise the first failure after all end."""

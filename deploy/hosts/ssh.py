@@ -73,6 +73,14 @@ def run(
     return result
 
 
+def as_root(
+    conn: Connection, host: str, step: str, command: str, sudo: bool, stdin: str = ""
+) -> Result:
+    """Run `command` as root (through `sudo -n` when `sudo`); the caller reads its exit."""
+    line = f"sudo -n {command}" if sudo else command
+    return run(conn, line, host=host, step=step, stdin=stdin, check=False)
+
+
 def _open(conn: Connection) -> None:
     """Connect once, with Nagle's algorithm off.
 

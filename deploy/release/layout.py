@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 # Release ids become directory and file names on every backend: keep them to one safe word.
+LOCK_FILE = ".deploy.lock"
 RELEASE_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
 
 
@@ -48,7 +49,7 @@ class Layout:
 
     @property
     def lock(self) -> PurePosixPath:
-        return self.root / ".deploy.lock"
+        return self.root / LOCK_FILE
 
     def release(self, release_id: str) -> PurePosixPath:
         return self.releases / release_id
@@ -61,6 +62,11 @@ class Layout:
 
     def config(self, release_id: str) -> PurePosixPath:
         return self.nginx / release_id
+
+
+def balancer_lock(config_dir: PurePosixPath) -> PurePosixPath:
+    """The balancer's lock, in haproxy's config folder: the one every deploy takes first."""
+    return config_dir / LOCK_FILE
 
 
 def check_release_id(value: str) -> str:

@@ -24,6 +24,7 @@ from deploy.hosts import scripts
 from deploy.hosts.fleet import Hosts
 from deploy.hosts.ssh import run
 from deploy.release import commands
+from deploy.release.layout import Layout, balancer_lock
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,16 @@ def release(conn: Connection, path: PurePosixPath, host: str) -> None:
     run(conn, commands.remove([path]), host=host, step="unlock")
 
 
+def lock_paths(hosts: Hosts) -> list[tuple[str, Connection, PurePosixPath]]:
+    """Every host's lock file: the balancer's config folder first (every deploy needs the
+    balancer, so its lock guards the others), then each backend's root."""
+    balancer = hosts.inventory.balancer
+    locks = [
+        (b.name, hosts.backends[b.name], Layout(b.root).lock) for b in hosts.inventory.backends
+    ]
+    return [("balancer", hosts.balancer, balancer_lock(balancer.config_dir)), *locks]
+
+
 @contextmanager
 def locked(hosts: Hosts, purpose: str, *, break_lock: bool) -> Iterator[None]:
     """Hold every host's lock for the block; release those taken, whatever happens."""
@@ -102,7 +113,7 @@ def locked(hosts: Hosts, purpose: str, *, break_lock: bool) -> Iterator[None]:
     def take(conn: Connection, path: PurePosixPath, host: str) -> None:
         acquire(conn, path, host, purpose, break_lock=break_lock)
 
-    guard, *others = hosts.lock_paths()
+    guard, *others = lock_paths(hosts)
     held: list[tuple[str, Connection, PurePosixPath]] = []
     try:
         take(guard[1], guard[2], guard[0])

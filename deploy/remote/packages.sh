@@ -19,10 +19,13 @@ if [ -z "$missing" ]; then
     exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
+# A fresh host's unattended-upgrades (or another apt) may hold the lock for a while: wait.
+lock_wait="-o DPkg::Lock::Timeout=300"
 # Package lists older than a day (or none, on a fresh host) are refreshed first.
 if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null)" ]; then
-    apt-get update -qq >&2 || fail "apt-get update"
+    # shellcheck disable=SC2086 # two words
+    apt-get $lock_wait update -qq >&2 || fail "apt-get update"
 fi
 # shellcheck disable=SC2086 # one word per package
-apt-get install -y -qq --no-install-recommends $missing >&2 || fail "apt-get install$missing"
+apt-get $lock_wait install -y -qq --no-install-recommends $missing >&2 || fail "apt-get install$missing"
 printf 'installed=%s\nchanged=yes\n' "${missing# }"

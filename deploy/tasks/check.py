@@ -105,10 +105,17 @@ def _groups(found: str | tuple[str, ...]) -> list[str]:
 
 
 def _self_signed(pem: Path) -> None:
+    make_throwaway_certificate(pem, ("fab-check",))
+
+
+def make_throwaway_certificate(pem: Path, names: tuple[str, ...]) -> None:
+    """A self-signed certificate for `names`, valid one day, with its key in one PEM (600)."""
     key, cert = pem.with_suffix(".key"), pem.with_suffix(".crt")
+    san = ",".join(f"DNS:{name}" for name in names)
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-days", "1", "-subj", "/CN=fab-check", "-keyout", str(key), "-out", str(cert)],
+         "-nodes", "-days", "1", "-subj", f"/CN={names[0]}", "-addext", f"subjectAltName={san}",
+         "-keyout", str(key), "-out", str(cert)],
         check=True,
         capture_output=True,
         timeout=60,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fabric import Config, Connection
 
@@ -64,7 +64,7 @@ def publish(
         # Locked before building: a second publish is refused at once, and cannot rebuild
         # output/ while this one ships it.
         with lock.locked(hosts, f"publish {release_id}", break_lock=break_lock):
-            progress("all", "lock", f"{len(hosts.lock_paths())} hosts locked")
+            progress("all", "lock", f"{len(lock.lock_paths(hosts))} hosts locked")
             artefacts = _build(inventory, release_id, progress)
             _stage_flip_prune(hosts, release_id, artefacts, progress)
     finally:
@@ -77,71 +77,98 @@ def _build(inventory: Inventory, release_id: str, progress: Progress) -> Artefac
     return Artefacts.read(inventory, release_id)
 
 
+@dataclass
+class _Rollout:
+    """What a publish has changed so far, so that a failure can put it back."""
+
+    previous: dict[str, Target | None]
+    flipped: list[Backend] = field(default_factory=list)
+    balancer_installed: bool = False
+
+
 def _stage_flip_prune(
     hosts: Hosts, release_id: str, artefacts: Artefacts, progress: Progress
 ) -> None:
-    inventory = hosts.inventory
     states = hosts.each_backend(lambda b, c: remote.read_state(c, b))
     for name, state in states.items():
         if release_id in state.releases:
             raise DeployError(name, "stage", f"release {release_id} already exists there")
     transfers = _stage(hosts, release_id, artefacts, states, progress)
-
-    previous = {
-        name: Target(state.live, state.live_config or state.live) if state.live else None
-        for name, state in states.items()
-    }
-    flipped: list[Backend] = []
-    balancer_installed = False
-    try:
-        # Which haproxy backends hold each server, read once: no flip changes that.
-        rows = haproxy.servers(hosts.balancer, inventory.balancer)
-        for backend in inventory.backends:
-            flipped.append(backend)
-            mine = [row for row in rows if row.server == backend.name]
-            flip_one(hosts, backend, Target(release_id, release_id), progress, mine)
-        if haproxy.digest(haproxy.live_text(hosts.balancer, inventory.balancer)) != haproxy.digest(
-            artefacts.haproxy_cfg
-        ):
-            balancer_installed = True
-            haproxy.install(hosts.balancer, inventory.balancer)
-            for backend in inventory.backends:
-                haproxy.wait_running(
-                    hosts.balancer,
-                    inventory.balancer,
-                    backend.name,
-                    inventory.deploy.health_timeout,
-                )
-            progress("balancer", "install", "haproxy.cfg installed, haproxy reloaded")
-        else:
-            progress("balancer", "install", "haproxy.cfg unchanged")
-    except DeployError as error:
-        progress.error(f"publish failed: {error}; rolling back")
-        problems = []
-        if balancer_installed:
-            try:
-                haproxy.restore(hosts.balancer, inventory.balancer)
-            except DeployError as again:
-                problems.append(str(again))
-        problems += roll_back(hosts, previous, flipped, progress)
-        if problems:
-            raise DeployError(
-                error.host,
-                error.step,
-                f"{error.detail}; rollback incomplete: {'; '.join(problems)}",
-            ) from error
-        # Only once every backend is back may the new release's files go.
-        hosts.each_backend_settled(lambda b, c: remote.discard(c, b, release_id))
-        raise
-
-    protect = {release_id} | {t.release for t in previous.values() if t is not None}
-    pruned = hosts.each_backend(
-        lambda b, c: remote.prune(c, b, inventory.deploy.releases_kept, protect)
+    rollout = _Rollout(
+        {
+            name: Target(state.live, state.live_config or state.live) if state.live else None
+            for name, state in states.items()
+        }
     )
+    try:
+        _flip_every_backend(hosts, release_id, rollout, progress)
+        _install_balancer_config(hosts, artefacts, rollout, progress)
+    except DeployError as error:
+        _roll_back(hosts, release_id, rollout, error, progress)
+        raise
+    _prune(hosts, release_id, rollout, progress)
+    _summary(release_id, transfers, progress)
+
+
+def _flip_every_backend(
+    hosts: Hosts, release_id: str, rollout: _Rollout, progress: Progress
+) -> None:
+    inventory = hosts.inventory
+    # Which haproxy backends hold each server, read once: no flip changes that.
+    rows = haproxy.servers(hosts.balancer, inventory.balancer)
+    for backend in inventory.backends:
+        rollout.flipped.append(backend)
+        mine = [row for row in rows if row.server == backend.name]
+        flip_one(hosts, backend, Target(release_id, release_id), progress, mine)
+
+
+def _install_balancer_config(
+    hosts: Hosts, artefacts: Artefacts, rollout: _Rollout, progress: Progress
+) -> None:
+    """The new haproxy.cfg, and a reload, only when it differs from the live one."""
+    inventory = hosts.inventory
+    live = haproxy.live_text(hosts.balancer, inventory.balancer)
+    if haproxy.digest(live) == haproxy.digest(artefacts.haproxy_cfg):
+        progress("balancer", "install", "haproxy.cfg unchanged")
+        return
+    rollout.balancer_installed = True
+    haproxy.install(hosts.balancer, inventory.balancer)
+    for backend in inventory.backends:
+        haproxy.wait_running(
+            hosts.balancer, inventory.balancer, backend.name, inventory.deploy.health_timeout
+        )
+    progress("balancer", "install", "haproxy.cfg installed, haproxy reloaded")
+
+
+def _roll_back(
+    hosts: Hosts, release_id: str, rollout: _Rollout, error: DeployError, progress: Progress
+) -> None:
+    """Put haproxy.cfg and every flipped backend back; then the new release's files go."""
+    progress.error(f"publish failed: {error}; rolling back")
+    problems = []
+    if rollout.balancer_installed:
+        try:
+            haproxy.restore(hosts.balancer, hosts.inventory.balancer)
+        except DeployError as again:
+            problems.append(str(again))
+    problems += roll_back(hosts, rollout.previous, rollout.flipped, progress)
+    if problems:
+        raise DeployError(
+            error.host,
+            error.step,
+            f"{error.detail}; rollback incomplete: {'; '.join(problems)}",
+        ) from error
+    # Only once every backend is back may the new release's files go.
+    hosts.each_backend_settled(lambda b, c: remote.discard(c, b, release_id))
+
+
+def _prune(hosts: Hosts, release_id: str, rollout: _Rollout, progress: Progress) -> None:
+    protect = {release_id} | {t.release for t in rollout.previous.values() if t is not None}
+    kept = hosts.inventory.deploy.releases_kept
+    pruned = hosts.each_backend(lambda b, c: remote.prune(c, b, kept, protect))
     for name, releases in pruned.items():
         if releases:
             progress(name, "prune", ", ".join(releases))
-    _summary(release_id, transfers, progress)
 
 
 def _stage(

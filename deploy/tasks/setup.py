@@ -10,7 +10,9 @@ the include file nginx's http{} reads (DEPLOY_NGINX_INCLUDE_FILE), Debian's defa
 gone; then `nginx -t`, start, and a reload when anything changed.
 On the balancer: the config folder with a first haproxy.cfg (this build's) when there is
 none, Debian's haproxy unit pointed at that folder, a temporary self-signed certificate
-where the real one will live; then `haproxy -c`, start, and a reload when anything changed.
+where the real one will live; then `haproxy -c`, start, and a reload when anything changed;
+then the real certificate from the ACME CA (deploy/tasks/certificate.py), which replaces the
+self-signed one in the running haproxy.
 
 Every step prints whether it changed something, so a second run reports "no change" per
 host; a failure names the host and the step, and running `setup` again completes it.
@@ -19,7 +21,6 @@ With DEPLOY_PROVISION = False only the deploy's folders and the include file are
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 
 from fabric import Config, Connection
@@ -28,12 +29,13 @@ from invoke.runners import Result
 from deploy.errors import DeployError
 from deploy.hosts import scripts
 from deploy.hosts.fleet import Hosts
-from deploy.hosts.ssh import describe, run
-from deploy.inventory import Inventory
+from deploy.hosts.ssh import as_root, describe, run
+from deploy.inventory import Inventory, as_admin
 from deploy.progress import Progress
 from deploy.release import commands, haproxy
 from deploy.release.layout import Layout
 from deploy.tasks.build import build, new_release_id
+from deploy.tasks.certificate import obtain
 from plugins import contract
 from plugins.contract import VHOST
 from plugins.settings.deploy import Provisioning
@@ -45,7 +47,7 @@ SUDOERS_SPECIAL = set("\\,:=()!")
 
 def setup(inventory: Inventory, config: Config, progress: Progress, admin: str = "") -> None:
     """Provision every host (see the module docstring); `admin`: log in as this account."""
-    target = _as_admin(inventory, admin) if admin else inventory
+    target = as_admin(inventory, admin) if admin else inventory
     hosts = Hosts.open(target, config)
     try:
 
@@ -159,6 +161,9 @@ def setup_balancer(
         )
         if _reloaded(conn, name, "haproxy", command, sudo):
             changes.append("haproxy reloaded")
+        if inventory.site.acme is not None:
+            # Last: certbot's challenges need haproxy up, routing port 80 to it.
+            changes += obtain(inventory, balancer, conn)
     return changes
 
 
@@ -222,8 +227,7 @@ def _as_root(
     conn: Connection, host: str, step: str, command: str, sudo: bool, stdin: str = ""
 ) -> Result:
     """Run a setup script as root (through `sudo -n` for an account that is not root)."""
-    line = f"sudo -n {command}" if sudo else command
-    return run(conn, line, host=host, step=f"setup: {step}", stdin=stdin, check=False)
+    return as_root(conn, host, f"setup: {step}", command, sudo, stdin)
 
 
 def _changed(host: str, step: str, result: Result, printed: scripts.Output) -> bool:
@@ -247,20 +251,6 @@ def _summary(changes: list[str]) -> str:
 
 def _deploy_user(inventory: Inventory, name: str) -> str:
     return next(b.ssh.user for b in inventory.backends if b.name == name)
-
-
-def _as_admin(inventory: Inventory, admin: str) -> Inventory:
-    """The same hosts, logged into as `admin`."""
-
-    def login(host: Backend | Balancer) -> Backend | Balancer:
-        return dataclasses.replace(host, ssh=dataclasses.replace(host.ssh, user=admin))
-
-    site = dataclasses.replace(
-        inventory.site,
-        backends=tuple(login(b) for b in inventory.backends),
-        balancer=login(inventory.balancer),
-    )
-    return dataclasses.replace(inventory, site=site)
 
 
 def _first_haproxy_cfg(inventory: Inventory) -> str:

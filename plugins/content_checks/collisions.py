@@ -11,26 +11,15 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from .problems import ContentProblem, line_of, source_name, stop
+from plugins.contract import HEALTH_FILE
+from plugins.sources import contents, source_name
 
-# Generator attributes holding content objects with a `save_as` (articles, pages, static).
-CONTENT_ATTRIBUTES = (
-    "articles",
-    "translations",
-    "hidden_articles",
-    "hidden_translations",
-    "drafts",
-    "drafts_translations",
-    "pages",
-    "hidden_pages",
-    "draft_pages",
-    "draft_translations",
-    "staticfiles",
-)
+from .problems import ContentProblem, line_of, stop
+
 # Generator attributes holding (url wrapper, articles) pairs: category, tag, author pages.
 LISTING_ATTRIBUTES = {"categories": "category", "tags": "tag", "authors": "author"}
 # Files the site writes outside Pelican's content: (setting or name, what it is).
-FIXED_FILES = {"healthz.txt": "the release's health check", "sitemap.xml": "the sitemap"}
+FIXED_FILES = {HEALTH_FILE: "the release's health check", "sitemap.xml": "the sitemap"}
 
 
 def _built_in(settings: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
@@ -61,16 +50,10 @@ def check(generators: list[Any], settings: Mapping[str, Any]) -> None:
     for save_as, what in [*_built_in(settings), *_listings(generators)]:
         if save_as:
             owners.setdefault(os.path.normpath(save_as), what)
-    contents = [
-        content
-        for generator in generators
-        for attribute in CONTENT_ATTRIBUTES
-        for content in getattr(generator, attribute, ())
-        if getattr(content, "save_as", "")
-    ]
+    written = [c for c in contents(generators, static=True) if getattr(c, "save_as", "")]
     sources: dict[str, Any] = {}
     # By file name, so the same content names the same pair on every build.
-    for content in sorted(contents, key=lambda c: str(c.source_path)):
+    for content in sorted(written, key=lambda c: str(c.source_path)):
         key = os.path.normpath(content.save_as)
         if key in owners or key in sources:
             _stop(content, key, owners.get(key) or sources[key], settings)

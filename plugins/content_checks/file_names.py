@@ -13,7 +13,9 @@ from typing import Any
 
 from pelican.readers import Readers
 
-from .problems import ContentProblem, report, source_name
+from plugins.sources import source_name
+
+from .problems import ContentProblem, report
 
 
 def case_variants(extension: str) -> set[str]:

@@ -18,7 +18,9 @@ from typing import Any
 from docutils.utils import SystemMessage
 from pelican.contents import Content
 
-from .problems import ContentProblem, is_fatal, line_of, source_name, stop
+from plugins.sources import source_name
+
+from .problems import ContentProblem, is_fatal, line_of, stop
 
 FILE_INSERTION_FIX = (
     "file insertion and raw HTML are off; set CONTENT_ALLOW_FILE_INSERTION = True in "

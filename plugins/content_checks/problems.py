@@ -50,20 +50,6 @@ def report(problem: ContentProblem, level: int = logging.WARNING) -> None:
     log.log(level, "%s", problem)
 
 
-def source_name(path: str | Path, settings: Mapping[str, Any]) -> str:
-    """`path` as the author knows it: relative to the folder that holds the content folder.
-
-    Pelican names files relative to PATH ('./post.rst') or absolutely; both become
-    'content/post.rst'.
-    """
-    content = Path(settings["PATH"]).resolve()
-    full = Path(path) if Path(path).is_absolute() else content / path
-    try:
-        return full.resolve().relative_to(content.parent).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def line_of(path: str | Path, settings: Mapping[str, Any], needle: str) -> int | None:
     """The first line of the source file holding `needle`, if it can be read and has one."""
     content = Path(settings["PATH"])

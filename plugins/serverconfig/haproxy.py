@@ -133,13 +133,38 @@ def _bind(site: Site, port: int) -> str:
     return f"*:{port}" if address == "*" else host_port(address, port)
 
 
+def _plain_http(site: Site) -> list[str]:
+    """Port 80: ACME challenges to certbot (standalone, on the balancer's loopback), everyone
+    else to https (or, without the redirect, to the site)."""
+    acme = site.acme is not None
+    lines = ["    acl acme_challenge path_beg /.well-known/acme-challenge/"] if acme else []
+    if site.haproxy.http_redirect:
+        unless = " unless acme_challenge" if acme else ""
+        lines.append(f"    http-request redirect scheme https code 301{unless}")
+    if acme:
+        lines.append("    use_backend be_acme if acme_challenge")
+    return lines
+
+
+def _acme_backend(site: Site) -> list[str]:
+    """Where the challenge route goes: certbot listens there only while it asks the CA, so
+    no health check (haproxy answers 503 the rest of the time)."""
+    if site.acme is None:
+        return []
+    return [
+        "",
+        "backend be_acme",
+        "    mode http",
+        f"    server certbot {host_port('127.0.0.1', site.acme.challenge_port)}",
+    ]
+
+
 def _http_topology(site: Site) -> list[str]:
     haproxy, version = site.haproxy, site.haproxy.version
     lines = ["frontend fe_http", "    mode http", f"    bind {_bind(site, haproxy.http_port)}"]
     lines.append("    option httplog")
-    if haproxy.http_redirect:
-        lines.append("    http-request redirect scheme https code 301")
-    else:
+    lines += _plain_http(site)
+    if not haproxy.http_redirect:
         lines.append("    default_backend be_web")
     lines += [
         "",
@@ -175,7 +200,7 @@ def _http_topology(site: Site) -> list[str]:
         lines.append("    http-request disable-l7-retry unless METH_GET")
     lines += _health_check(site)
     lines += [_server(site, b, b.port, b.socket) for b in site.backends]
-    return lines
+    return lines + _acme_backend(site)
 
 
 def _tcp_topology(site: Site) -> list[str]:
@@ -183,9 +208,10 @@ def _tcp_topology(site: Site) -> list[str]:
     h2 = _h2_protocol(site)
     lines = ["frontend fe_http", f"    bind {_bind(site, haproxy.http_port)}"]
     if haproxy.http_redirect:
-        lines += ["    mode http", "    option httplog"]
-        lines.append("    http-request redirect scheme https code 301")
+        lines += ["    mode http", "    option httplog", *_plain_http(site)]
     else:
+        # A plain TCP frontend cannot route by path: the backends' nginx answers challenges
+        # from NGINX_ACME_ROOT instead.
         lines += ["    mode tcp", "    option tcplog", "    default_backend be_http1"]
     route = f"{{ ssl_fc_alpn -i {h2} }}"
     if haproxy.npn:
@@ -206,7 +232,7 @@ def _tcp_topology(site: Site) -> list[str]:
             _server(site, b, getattr(b, f"{listener}port"), getattr(b, f"{listener}socket"))
             for b in site.backends
         ]
-    return lines
+    return lines + (_acme_backend(site) if haproxy.http_redirect else [])
 
 
 def _stats(site: Site) -> list[str]:

@@ -11,6 +11,7 @@ from .security import (
     HSTS,
     INTERMEDIATE_CIPHERS,
     PERMISSIONS_POLICY,
+    SEARCH_CONTENT_SECURITY_POLICY,
     key_exchange_groups,
     nginx_openssl,
 )
@@ -86,26 +87,33 @@ def _hsts(site: Site, out: _Block) -> None:
         out.add(f'add_header Strict-Transport-Security "{HSTS}"{_always(site)};')
 
 
-def _security_headers(site: Site, out: _Block) -> None:
+def _security_headers(site: Site, out: _Block, csp: str = CONTENT_SECURITY_POLICY) -> None:
     # add_header in a location replaces every add_header inherited from the server, so each
     # location that sets Cache-Control repeats these.
     always = _always(site)
     _hsts(site, out)
     out.add(f'add_header X-Content-Type-Options "nosniff"{always};')
     out.add(f'add_header Referrer-Policy "strict-origin-when-cross-origin"{always};')
-    out.add(f'add_header Content-Security-Policy "{CONTENT_SECURITY_POLICY}"{always};')
+    out.add(f'add_header Content-Security-Policy "{csp}"{always};')
     out.add(f'add_header Permissions-Policy "{PERMISSIONS_POLICY}"{always};')
     if site.nginx.http3:
         out.add(f"add_header Alt-Svc 'h3=\":{site.nginx.https_port}\"; ma=86400'{always};")
 
 
-def _location(site: Site, out: _Block, match: str, cache: str | None, *extra: str) -> None:
+def _location(
+    site: Site,
+    out: _Block,
+    match: str,
+    cache: str | None,
+    *extra: str,
+    csp: str = CONTENT_SECURITY_POLICY,
+) -> None:
     out.open(f"location {match}")
     for line in extra:
         out.add(line)
     if cache is not None:
         out.add(f'add_header Cache-Control "{cache}"{_always(site)};')
-    _security_headers(site, out)
+    _security_headers(site, out, csp)
     out.close()
 
 
@@ -265,6 +273,9 @@ def _site_locations(site: Site, out: _Block) -> None:
     _location(site, out, "^~ /.well-known/", "no-cache")
     out.add("# Dotfiles (.git, .htaccess, editor droppings) are never served.")
     _location(site, out, r"~ /\.", None, "deny all;")
+    out.add("# Search runs Pagefind's WebAssembly: only the search page and Pagefind's files may.")
+    for match in (f"= /{contract.SEARCH_PAGE}", f"^~ /{contract.SEARCH_BUNDLE}/"):
+        _location(site, out, match, "no-cache", csp=SEARCH_CONTENT_SECURITY_POLICY)
     for source, target in ((r.source, r.target) for r in site.redirects):
         out.open(f"location = {source}")
         out.add(f"return 301 {target};")

@@ -33,6 +33,13 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+# The search page and Pagefind's folder add one source: Pagefind compiles its WebAssembly
+# (WebAssembly.instantiate), which 'self' does not allow. 'wasm-unsafe-eval' permits only
+# that, not eval(). A dedicated worker takes the policy of its own script's response, so
+# pagefind-worker.js needs it too. Every other page keeps the policy above.
+SEARCH_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+    "script-src 'self';", "script-src 'self' 'wasm-unsafe-eval';"
+)
 # A static blog needs none of the powerful features; deny them to the page and to any frame.
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from plugins import contract
 from plugins.settings import load, redirects
 from plugins.settings.errors import SettingsError, stops_build
 from plugins.settings.site import Site
+from plugins.sources import contents, source_name
 
 from . import haproxy, nginx
 
@@ -28,38 +28,17 @@ log = logging.getLogger(__name__)
 _content_redirects: dict[int, list[redirects.Redirect]] = {}
 
 
-# Where generators keep content, written or not (a draft is not written in a publish build).
-CONTENT_ATTRIBUTES = (
-    "articles",
-    "translations",
-    "hidden_articles",
-    "hidden_translations",
-    "drafts",
-    "drafts_translations",
-    "pages",
-    "hidden_pages",
-    "draft_pages",
-    "draft_translations",
-)
-
-
-def _contents(generators: Iterable[Any]) -> Iterable[Any]:
-    for generator in generators:
-        for attribute in CONTENT_ATTRIBUTES:
-            yield from getattr(generator, attribute, ())
-
-
 @stops_build
 def collect_redirects(generators: list[Any]) -> None:
     """Turn every `:redirect_from:` in published content into redirects."""
     if not generators:
         return
     found = []
-    for content in _contents(generators):
+    for content in contents(generators):
         value = content.metadata.get(redirects.METADATA_KEY)
         if value is None:
             continue
-        source = _relative(content.source_path, generators[0].settings)
+        source = source_name(content.source_path, generators[0].settings)
         if not content.save_as:
             raise SettingsError(
                 f"{source}: {redirects.METADATA_KEY}",
@@ -69,14 +48,6 @@ def collect_redirects(generators: list[Any]) -> None:
             )
         found += redirects.from_metadata(source, content.url, value)
     _content_redirects[id(generators[0].settings)] = found
-
-
-def _relative(source_path: str, settings: Mapping[str, Any]) -> str:
-    path = Path(source_path)
-    try:
-        return str(path.relative_to(Path(settings["PATH"]).resolve().parent))
-    except ValueError:
-        return str(path)
 
 
 def render_all(site: Site) -> dict[str, str]:

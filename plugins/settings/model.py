@@ -11,14 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import build, content, deploy, site, webperf
+from . import acme, build, content, deploy, search, site, webperf
 
 # Every family's defaults, merged: each default itself lives in its family's module.
 DEFAULTS: dict[str, Any] = {
     **site.DEFAULTS,
+    **acme.DEFAULTS,
     **webperf.DEFAULTS,
     **deploy.DEFAULTS,
     **content.DEFAULTS,
+    **search.DEFAULTS,
     **build.DEFAULTS,
 }
 
@@ -31,19 +33,20 @@ class Model:
     webperf: webperf.WebperfSettings
     deploy: deploy.DeploySettings
     content: content.ContentSettings
+    search: search.SearchSettings
     build: build.BuildSettings
 
 
 def load(settings: Mapping[str, Any], base: Path | None = None) -> Model:
-    """Validate every family (NGINX_, HAPROXY_, WEBPERF_, DEPLOY_, CONTENT_, BUILD_, BACKENDS,
-    BALANCER, SITEURL);
-    relative paths are taken from `base` (default: the folder pelican runs in). Raises
-    SettingsError naming the first bad setting."""
+    """Validate every family (NGINX_, HAPROXY_, ACME_, WEBPERF_, DEPLOY_, CONTENT_, SEARCH_,
+    BUILD_, BACKENDS, BALANCER, SITEURL); relative paths are taken from `base` (default: the
+    folder pelican runs in). Raises SettingsError naming the first bad setting."""
     deploy_settings = deploy.deploy_from_settings(settings, base)
     return Model(
         site=site.site_from_settings(settings),
         webperf=webperf.webperf_from_settings(settings, deploy_settings.build_path, base),
         deploy=deploy_settings,
         content=content.content_from_settings(settings),
+        search=search.search_from_settings(settings, base),
         build=build.build_from_settings(settings, base),
     )

@@ -23,6 +23,8 @@ _URL_PATH = re.compile(r"^/[A-Za-z0-9._~/+,=@:!-]*$")
 _USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
 _WORD = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
 _VERSION = re.compile(r"^(\d{1,3})\.(\d{1,3})(?:\.(\d{1,3}))?$")
+_HTTPS_URL = re.compile(r"^https://([a-z0-9.-]+)(?::(\d{1,5}))?(/[A-Za-z0-9._~/+,=@:!-]*)?$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@([a-z0-9.-]+)$")
 
 
 def hostname(where: str, value: object) -> str:
@@ -83,6 +85,33 @@ def distinct_ports(where: str, bound: Mapping[str, tuple[str, int]]) -> None:
                     name, number, f"a port no other {where} listener uses ({other} uses it)"
                 )
         seen[(address, number)] = name
+
+
+def https_url(where: str, value: object) -> str:
+    """An https:// URL: a hostname, an optional port and path; no query, no credentials."""
+    allowed = "an https:// URL: a host name, an optional port and path, nothing else"
+    match = _HTTPS_URL.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise SettingsError(where, value, allowed)
+    try:
+        hostname(where, match[1])
+        if match[2] is not None:
+            port(where, int(match[2]))
+    except SettingsError:
+        raise SettingsError(where, value, allowed) from None
+    return value
+
+
+def email(where: str, value: object) -> str:
+    """A plain e-mail address (user@domain), as an ACME account's contact."""
+    match = _EMAIL.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise SettingsError(where, value, "an e-mail address like ops@example.org")
+    try:
+        hostname(where, match[1])
+    except SettingsError:
+        raise SettingsError(where, value, "an e-mail address like ops@example.org") from None
+    return value
 
 
 def port(where: str, value: object) -> int:

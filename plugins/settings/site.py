@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import hosts, redirects, rules
+from . import acme, hosts, redirects, rules
+from .acme import Acme
 from .errors import SettingsError
 from .hosts import Backend, Balancer
 from .passwords import deterministic_salt, sha512_crypt
@@ -109,6 +110,8 @@ class Site:
     nginx: Nginx
     haproxy: Haproxy
     redirects: tuple[Redirect, ...]
+    # None: the certificate is managed otherwise (ACME_ENABLED = False).
+    acme: Acme | None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -328,7 +331,7 @@ def _nginx(merged: Mapping[str, Any], host: str) -> Nginx:
     )
 
 
-def _haproxy(merged: Mapping[str, Any]) -> Haproxy:
+def _haproxy(merged: Mapping[str, Any], acme_settings: Acme | None) -> Haproxy:
     bind = merged["HAPROXY_BIND_ADDRESS"]
     haproxy = Haproxy(
         version=rules.version("HAPROXY_VERSION", merged["HAPROXY_VERSION"]),
@@ -349,11 +352,14 @@ def _haproxy(merged: Mapping[str, Any]) -> Haproxy:
     }
     if haproxy.stats is not None:
         listeners["HAPROXY_STATS_PORT"] = (haproxy.stats.address, haproxy.stats.port)
+    if acme_settings is not None:
+        # certbot's standalone server listens on loopback on the balancer, beside haproxy.
+        listeners["ACME_CHALLENGE_PORT"] = ("127.0.0.1", acme_settings.challenge_port)
     rules.distinct_ports("haproxy", listeners)
     return haproxy
 
 
-def _siteurl(value: object) -> tuple[str, str, str]:
+def siteurl_parts(value: object) -> tuple[str, str, str]:
     """SITEURL → (itself without a trailing slash, scheme, host).
 
     Only `scheme://host[:port][/path]` passes, whole: the URL is written into every config's
@@ -396,11 +402,12 @@ def merged_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
 def site_from_settings(settings: Mapping[str, Any]) -> Site:
     """Validate every setting the server config reads and return the model."""
     merged = merged_settings(settings)
-    siteurl, scheme, host = _siteurl(settings.get("SITEURL"))
+    siteurl, scheme, host = siteurl_parts(settings.get("SITEURL"))
     release = settings.get("RELEASE_ID", "dev")
     if not isinstance(release, str) or not rules.word("RELEASE_ID", release):
         raise SettingsError("RELEASE_ID", release, "one word")
-    haproxy = _haproxy(merged)
+    acme_settings = acme.acme_from_settings(settings)
+    haproxy = _haproxy(merged, acme_settings)
     nginx = _nginx(merged, host)
     backends = hosts.backends(settings.get("BACKENDS"), tcp=haproxy.topology == "tcp")
     for index, backend in enumerate(backends):
@@ -426,4 +433,5 @@ def site_from_settings(settings: Mapping[str, Any]) -> Site:
         nginx=nginx,
         haproxy=haproxy,
         redirects=tuple(redirects.from_setting(merged["NGINX_REDIRECTS"])),
+        acme=acme_settings,
     )

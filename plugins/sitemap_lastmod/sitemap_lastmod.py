@@ -14,6 +14,8 @@ from pelican import signals
 from pelican.generators import ArticlesGenerator, Generator
 from pelican.plugins.sitemap.sitemap import SitemapGenerator
 
+from .robots import announce_sitemap
+
 
 class StableDateSitemap(SitemapGenerator):
     """pelican-sitemap's generator; undated pages carry the newest post's date."""
@@ -36,8 +38,10 @@ sitemap = StableDateSitemap()
 
 def register() -> None:
     """Connect what pelican-sitemap's register() connects, plus the date stamp, which runs
-    after every generator has read its content and before `finalized` writes the file."""
+    after every generator has read its content and before `finalized` writes the file, and
+    robots.txt's `Sitemap:` line once the sitemap is written."""
     signals.get_generators.connect(sitemap.init)
     signals.all_generators_finalized.connect(sitemap.stamp_undated_pages_with_newest_post)
     signals.content_written.connect(sitemap.queue_page)
     signals.finalized.connect(sitemap.finalize)
+    signals.finalized.connect(announce_sitemap)

@@ -73,77 +73,98 @@ class _Session:
     def get_all(self, paths: list[str]) -> tuple[dict[str, Answer], dict[str, str]]:
         """GET every path at once; return the answers by path, and the paths that were not
         processed (to send again on a new connection) with why."""
-        answers: dict[str, Answer] = {}
-        resend: dict[str, str] = {}
-        streams: dict[int, str] = {}
-        statuses: dict[int, int] = {}
-        bodies: dict[int, bytearray] = {}
+        exchange = _Exchange(self.h2)
         try:
             for path in paths:
-                stream = self.h2.get_next_available_stream_id()
-                headers = [
-                    (":method", "GET"),
-                    (":scheme", "https"),
-                    (":authority", SITE_HOST),
-                    (":path", path),
-                    ("accept-encoding", "identity"),
-                ]
-                self.h2.send_headers(stream, headers, end_stream=True)
-                streams[stream] = path
-                bodies[stream] = bytearray()
+                exchange.request(path)
             self.sock.sendall(self.h2.data_to_send())
         except OSError:
             # Closed before our requests went out (an idle connection the server let go).
             self.going_away = True
             return {}, dict.fromkeys(paths, "closed before sending")
-        open_streams = set(streams)
         problem = "connection closed before the response ended"
-        while open_streams:
+        while exchange.open_streams:
             try:
                 data = self.sock.recv(65536)
-            except OSError as error:
+                if not data:
+                    break
+                for event in self.h2.receive_data(data):
+                    problem = exchange.handle(event) or problem
+                    self.going_away = self.going_away or exchange.going_away
+            except (OSError, h2.exceptions.H2Error) as error:
                 problem = f"{type(error).__name__}: {error}"
                 break
-            if not data:
-                break
-            try:
-                events = self.h2.receive_data(data)
-            except h2.exceptions.H2Error as error:
-                problem = f"{type(error).__name__}: {error}"
-                break
-            for event in events:
-                stream = getattr(event, "stream_id", None)
-                if isinstance(event, h2.events.ResponseReceived):
-                    statuses[stream] = int(dict(event.headers)[":status"])
-                elif isinstance(event, h2.events.DataReceived):
-                    bodies[stream] += event.data
-                    self.h2.acknowledge_received_data(event.flow_controlled_length, stream)
-                elif isinstance(event, h2.events.StreamEnded):
-                    open_streams.discard(stream)
-                    body = bytes(bodies[stream])
-                    answers[streams[stream]] = (statuses.get(stream, 0), body, "")
-                elif isinstance(event, h2.events.StreamReset):
-                    open_streams.discard(stream)
-                    code = ErrorCodes(event.error_code).name
-                    if event.error_code == ErrorCodes.REFUSED_STREAM:
-                        resend[streams[stream]] = code
-                    else:
-                        answers[streams[stream]] = (0, b"", f"RST_STREAM {code}")
-                elif isinstance(event, h2.events.ConnectionTerminated):
-                    self.going_away = True
-                    for stream in sorted(open_streams):
-                        if stream > event.last_stream_id:
-                            resend[streams[stream]] = "GOAWAY"
-                            open_streams.discard(stream)
-                    if event.error_code != ErrorCodes.NO_ERROR:
-                        problem = f"GOAWAY {event.error_code!r}"
-                        break
             self.sock.sendall(self.h2.data_to_send())
-        if open_streams:
+        if exchange.open_streams:
             self.going_away = True
-        for stream in open_streams:
-            answers[streams[stream]] = (0, b"", problem)
-        return answers, resend
+        return exchange.finish(problem)
+
+
+class _Exchange:
+    """The streams of one `get_all`: what was asked on each, and what came back."""
+
+    def __init__(self, connection: h2.connection.H2Connection) -> None:
+        self.h2 = connection
+        self.paths: dict[int, str] = {}
+        self.statuses: dict[int, int] = {}
+        self.bodies: dict[int, bytearray] = {}
+        self.open_streams: set[int] = set()
+        self.answers: dict[str, Answer] = {}
+        self.resend: dict[str, str] = {}
+        self.going_away = False
+
+    def request(self, path: str) -> None:
+        stream = self.h2.get_next_available_stream_id()
+        headers = [
+            (":method", "GET"),
+            (":scheme", "https"),
+            (":authority", SITE_HOST),
+            (":path", path),
+            ("accept-encoding", "identity"),
+        ]
+        self.h2.send_headers(stream, headers, end_stream=True)
+        self.paths[stream] = path
+        self.bodies[stream] = bytearray()
+        self.open_streams.add(stream)
+
+    def handle(self, event: h2.events.Event) -> str | None:
+        """Take one event in; return why the connection is unusable, if it now is."""
+        stream = getattr(event, "stream_id", None)
+        if isinstance(event, h2.events.ResponseReceived):
+            self.statuses[stream] = int(dict(event.headers)[":status"])
+        elif isinstance(event, h2.events.DataReceived):
+            self.bodies[stream] += event.data
+            self.h2.acknowledge_received_data(event.flow_controlled_length, stream)
+        elif isinstance(event, h2.events.StreamEnded):
+            self.open_streams.discard(stream)
+            body = bytes(self.bodies[stream])
+            self.answers[self.paths[stream]] = (self.statuses.get(stream, 0), body, "")
+        elif isinstance(event, h2.events.StreamReset):
+            self.open_streams.discard(stream)
+            code = ErrorCodes(event.error_code).name
+            if event.error_code == ErrorCodes.REFUSED_STREAM:
+                self.resend[self.paths[stream]] = code
+            else:
+                self.answers[self.paths[stream]] = (0, b"", f"RST_STREAM {code}")
+        elif isinstance(event, h2.events.ConnectionTerminated):
+            return self.goaway(event)
+        return None
+
+    def goaway(self, event: h2.events.ConnectionTerminated) -> str | None:
+        """Streams past the last one the server will process go again elsewhere."""
+        self.going_away = True
+        for stream in sorted(self.open_streams):
+            if stream > event.last_stream_id:
+                self.resend[self.paths[stream]] = "GOAWAY"
+                self.open_streams.discard(stream)
+        if event.error_code != ErrorCodes.NO_ERROR:
+            return f"GOAWAY {event.error_code!r}"
+        return None
+
+    def finish(self, problem: str) -> tuple[dict[str, Answer], dict[str, str]]:
+        for stream in self.open_streams:
+            self.answers[self.paths[stream]] = (0, b"", problem)
+        return self.answers, self.resend
 
 
 class H2Client(LoadClient):

@@ -15,6 +15,7 @@ from typing import Any
 from pelican import Pelican, signals
 from pelican.readers import Readers, RstReader
 
+from plugins import progress
 from plugins.settings.errors import stops_build
 
 from .reading import FastRstReader
@@ -27,6 +28,7 @@ _current: list[Session] = []
 @stops_build
 def start(pelican: Pelican) -> None:
     """A new run: a new session (an earlier run that failed left its own behind)."""
+    progress.start()
     _current[:] = [Session(pelican.settings)]
 
 

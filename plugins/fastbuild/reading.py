@@ -28,6 +28,8 @@ import docutils.core
 import docutils.io
 from pelican.readers import RstReader
 
+from plugins import progress
+
 log = logging.getLogger(__name__)
 
 
@@ -158,6 +160,8 @@ class Reads:
             self._started = True
             self.parse_ahead(reader, _posts(reader.settings))
         path = str(Path(source_path).absolute())
+        if path not in self.ahead:
+            progress.advance("read")
         sha = digest(path)
         kept = self.kept.get(path)
         if kept is not None and kept[0] == sha:
@@ -174,6 +178,8 @@ class Reads:
 
     def parse_ahead(self, reader: FastRstReader, paths: Iterable[str]) -> None:
         """Parse every changed post on every core; one process when there are few."""
+        paths = list(paths)
+        progress.expect("read", len(paths))
         todo = [
             path
             for path in paths
@@ -192,6 +198,7 @@ class Reads:
         ) as pool:
             for path, parsed in zip(todo, pool.map(_parse_job, todo, chunksize=chunk), strict=True):
                 self.ahead[path] = parsed
+                progress.advance("read")
 
 
 def _posts(settings: Mapping[str, Any]) -> list[str]:

@@ -52,8 +52,25 @@ def paths(state_root: Path, output: Path) -> tuple[Path, Path, Path]:
     return state_root / f"{key}.pickle", state_root / key / "raw", state_root / f"{key}.started"
 
 
+# The state this process saved last, per file, with the file's (size, mtime): a process that
+# builds again (`fab serve`) takes it from memory while the file is still the one it wrote.
+_SAVED: dict[Path, tuple[tuple[int, int], State]] = {}
+
+
+def _stamp(file: Path) -> tuple[int, int] | None:
+    try:
+        stat = file.stat()
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
 def load(file: Path, site: str) -> State:
     """The saved state if it was made with the same site fingerprint, else an empty one."""
+    saved = _SAVED.get(file)
+    if saved is not None and saved[0] == _stamp(file):
+        state = saved[1]
+        return state if state.site == site else State(site)
     try:
         with file.open("rb") as stream:
             version, state = pickle.load(stream)
@@ -74,3 +91,6 @@ def save(file: Path, state: State) -> None:
     with partial.open("wb") as stream:
         pickle.dump((FORMAT, state), stream, protocol=pickle.HIGHEST_PROTOCOL)
     partial.replace(file)
+    stamp = _stamp(file)
+    if stamp is not None:
+        _SAVED[file] = (stamp, state)

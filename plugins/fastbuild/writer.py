@@ -18,6 +18,8 @@ import jinja2
 from pelican.utils import sanitised_join
 from pelican.writers import FileOverwriteFailedError, Writer
 
+from plugins import progress
+
 from .session import Session
 
 
@@ -43,6 +45,7 @@ class IncrementalWriter(Writer):
             self._unchanged = path
             return ""
         self._fingerprint = (path, fingerprint)
+        progress.advance("rendered")
         return template.render(context)
 
     @contextmanager

@@ -71,7 +71,7 @@ def _status() -> tuple[Live, Spinner] | None:
     if not lives:
         return None
     live = lives[-1]
-    spinner = live.renderable
+    spinner = live.get_renderable()
     return (live, spinner) if isinstance(spinner, Spinner) else None
 
 

@@ -21,6 +21,7 @@ from deploy.tasks.flags import dry, host_config, refuse_dry, refuse_hosts
 from deploy.tasks.preview import serve as serve_preview
 from deploy.tasks.publish import publish as publish_release
 from deploy.tasks.rollback import rollback as roll_back_release
+from deploy.tasks.serve import serve as serve_development
 from deploy.tasks.setup import setup as prepare_hosts
 from deploy.tasks.status import status as report_status
 from plugins.authoring import PostExistsError, slug_for, write_new_post
@@ -50,10 +51,13 @@ def build(c: Context, publish: bool = False) -> None:
 
 @task(help={"port": "port to listen on (default 8000)"})
 def serve(c: Context, port: int = 8000) -> None:
-    """Preview the site on http://localhost:PORT, rebuilding on every change."""
+    """Preview the site on http://localhost:PORT: rebuilt on every save, the open tab reloaded."""
     refuse_hosts(c)
-    with c.cd(str(HERE)):
-        c.run(f".venv/bin/pelican --listen --autoreload --port {int(port)} content", pty=True)
+    refuse_dry(c, "serve", "it writes only output/, which `fab build` writes too")
+    try:
+        serve_development(HERE, HERE / "pelicanconf.py", int(port), print)
+    except DeployError as error:
+        raise _fail(error) from None
 
 
 @task(help={"settings": _settings_help("publishconf.py")})

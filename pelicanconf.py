@@ -40,7 +40,8 @@ PAGE_TRANSLATION_ID = None
 
 # Our plugins are the `plugins` package in this folder, loaded by the same full names that
 # deploy/, bench/ and the tests import (one module object per file). plugins.settings comes
-# first: it checks every setting before the others run.
+# first: it checks every setting before the others run. plugins.fastbuild (parallel reading,
+# incremental writing) comes just before plugins.webperf, which rewrites what was written.
 PLUGIN_PATHS = [str(HERE)]
 PLUGINS = [
     "plugins.settings",
@@ -48,6 +49,7 @@ PLUGINS = [
     "plugins.sitemap_lastmod",
     "neighbors",
     "plugins.serverconfig",
+    "plugins.fastbuild",
     "plugins.webperf",
     # After webperf: Pagefind indexes the pages as they ship (see plugins/search/search.py).
     "plugins.search",

@@ -15,7 +15,8 @@ from pelicanconf import *  # noqa: F403
 
 SITEURL = os.environ.get("BLOG_SITEURL", "https://blog.example.org")
 RELATIVE_URLS = False
-DELETE_OUTPUT_DIRECTORY = True
+# No DELETE_OUTPUT_DIRECTORY: plugins/fastbuild rebuilds incrementally and removes every file
+# a build into an empty folder would not have written.
 
 FEED_DOMAIN = SITEURL
 FEED_ALL_ATOM = "feeds/all.atom.xml"

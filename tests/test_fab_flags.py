@@ -138,3 +138,16 @@ def test_build_on_a_terminal_keeps_pelicans_colours_and_width(project: Path):
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output)
     one_line = r"^Done: Processed \d+ articles?, .{40,} pages in .* seconds\."
     assert re.search(one_line, plain, re.M), plain
+
+
+def test_build_on_a_terminal_shows_its_progress_and_piped_does_not(project: Path):
+    status, output = _run_in_terminal([str(FAB), "build"], project, 180)
+    assert status == 0, output
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output)
+    assert re.search(r"\d+/\d+ files read", plain), plain
+    assert re.search(r"\d+ pages rendered", plain), plain
+    shutil.rmtree(project / "output")
+    piped = fab(project, "build")
+    assert piped.returncode == 0, piped.stderr
+    assert "files read" not in piped.stdout + piped.stderr
+    assert "pages rendered" not in piped.stdout + piped.stderr

@@ -67,6 +67,9 @@ BAD_SETTINGS = [
     ("deploy", {"DEPLOY_DRAIN_TIMOUT": 5}, "did you mean DEPLOY_DRAIN_TIMEOUT?"),
     ("hosts", {"BALANCER": {"address": "10.0.0.1", "ssh_prot": 22}}, "did you mean ssh_port?"),
     ("hosts", {"BACKENDS": [{"name": "a b"}]}, "BACKENDS[0]"),
+    ("build", {"BUILD_WORKERS": 0}, "BUILD_WORKERS = 0 is not allowed"),
+    ("build", {"BUILD_INCREMENTEL": False}, "did you mean BUILD_INCREMENTAL?"),
+    ("build", {"BUILD_STATE_PATH": ""}, "BUILD_STATE_PATH = '' is not allowed"),
 ]
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import acme, content, deploy, search, site, webperf
+from . import acme, build, content, deploy, search, site, webperf
 
 # Every family's defaults, merged: each default itself lives in its family's module.
 DEFAULTS: dict[str, Any] = {
@@ -21,6 +21,7 @@ DEFAULTS: dict[str, Any] = {
     **deploy.DEFAULTS,
     **content.DEFAULTS,
     **search.DEFAULTS,
+    **build.DEFAULTS,
 }
 
 
@@ -33,12 +34,13 @@ class Model:
     deploy: deploy.DeploySettings
     content: content.ContentSettings
     search: search.SearchSettings
+    build: build.BuildSettings
 
 
 def load(settings: Mapping[str, Any], base: Path | None = None) -> Model:
     """Validate every family (NGINX_, HAPROXY_, ACME_, WEBPERF_, DEPLOY_, CONTENT_, SEARCH_,
-    BACKENDS, BALANCER, SITEURL); relative paths are taken from `base` (default: the folder
-    pelican runs in). Raises SettingsError naming the first bad setting."""
+    BUILD_, BACKENDS, BALANCER, SITEURL); relative paths are taken from `base` (default: the
+    folder pelican runs in). Raises SettingsError naming the first bad setting."""
     deploy_settings = deploy.deploy_from_settings(settings, base)
     return Model(
         site=site.site_from_settings(settings),
@@ -46,4 +48,5 @@ def load(settings: Mapping[str, Any], base: Path | None = None) -> Model:
         deploy=deploy_settings,
         content=content.content_from_settings(settings),
         search=search.search_from_settings(settings, base),
+        build=build.build_from_settings(settings, base),
     )

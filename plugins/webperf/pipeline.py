@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from plugins import contract
+from plugins import contract, progress
 from plugins.settings.errors import BuildError
 from plugins.settings.webperf import WebperfSettings
 
@@ -371,17 +371,22 @@ def run(settings: WebperfSettings) -> Stats:
                 if path not in done
                 and path.suffix.lower().lstrip(".") in settings.precompress_extensions
             ]
+            progress.expect("compressed", len(jobs) + len(early))
             pending: list[compress.Pending] = []
             for result in workers.map(_compress_job, jobs):
                 stats.compressed_from_cache += result.cached
                 pending += result.pending
+                # A file with encodings left counts once they are computed, below.
+                progress.advance("compressed", int(not result.pending))
             # Brotli at quality 11 takes a second on a large page: started first, one encoding
             # per task, the slow ones run side by side instead of queueing in one chunk.
             pending.sort(key=lambda item: (-item.size, str(item.job.path), item.suffix))
             late = [result.computed for result in workers.map(_finish_job, pending, chunk=1)]
             stats.compressed_now += sum(late)
+            progress.advance("compressed", len({item.job.path for item in pending}))
             for future in early_results:
                 result = future.result()
+                progress.advance("compressed")
                 stats.compressed_from_cache += result.cached
                 stats.compressed_now += result.computed
             stats.precompressed_files = len(jobs) + len(early_results)

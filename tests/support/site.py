@@ -38,10 +38,12 @@ def build_site(
     fatal_warnings: bool = True,
     check: bool = True,
     plain_log: bool = False,
+    verbose: bool = False,
 ) -> Build:
     """Run `pelican` with `settings` into `tmp/output` and `tmp/deploy-build`.
 
     plain_log: bare messages on stderr, one per line, as `fab build` and `fab publish` run it.
+    verbose: INFO messages too (what each plugin did).
     """
     output, deploy_build = tmp / "output", tmp / "deploy-build"
     overrides = {"DEPLOY_BUILD_PATH": str(deploy_build), **(extra or {})}
@@ -51,6 +53,8 @@ def build_site(
         argv += ["--fatal", "warnings"]
     if plain_log:
         argv += ["--log-handler", "plain"]
+    if verbose:
+        argv += ["--verbose"]
     argv += ["-e", *(f"{key}={json.dumps(value)}" for key, value in overrides.items())]
     result = subprocess.run(
         argv,

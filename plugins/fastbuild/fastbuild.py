@@ -1,0 +1,71 @@
+"""Signal wiring for the fastbuild plugin (settings: BUILD_* in plugins/settings/build.py).
+
+get_generators: start the build's session (state, fingerprints), once per run;
+readers_init: read reStructuredText with FastRstReader (parallel, docutils set up once);
+all_generators_finalized: remember the context (static files are kept, not removed);
+get_writer: the IncrementalWriter, when BUILD_INCREMENTAL;
+finalized: remove stale files, save the state. Listed before plugins.webperf in PLUGINS, so
+  webperf works on exactly the files a build into an empty folder would have.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pelican import Pelican, signals
+from pelican.readers import Readers, RstReader
+
+from plugins import progress
+from plugins.settings.errors import stops_build
+
+from .reading import FastRstReader
+from .session import Session
+from .writer import IncrementalWriter
+
+_current: list[Session] = []
+
+
+@stops_build
+def start(pelican: Pelican) -> None:
+    """A new run: a new session (an earlier run that failed left its own behind)."""
+    progress.start()
+    _current[:] = [Session(pelican.settings)]
+
+
+def use_fast_reader(readers: Readers) -> None:
+    """Read every extension Pelican's RstReader reads (content_checks adds .RST...) with
+    FastRstReader."""
+    for extension, reader in list(readers.reader_classes.items()):
+        if reader is RstReader:
+            readers.reader_classes[extension] = FastRstReader
+
+
+def remember_context(generators: list[Any]) -> None:
+    """The shared context, for the static files the build keeps."""
+    if _current and generators:
+        _current[0].context = generators[0].context
+
+
+def incremental_writer(pelican: Pelican) -> type[IncrementalWriter] | None:
+    """The writer that skips unchanged files, bound to this run's session."""
+    del pelican
+    if not _current or not _current[0].incremental:
+        return None
+    return type("SessionWriter", (IncrementalWriter,), {"session": _current[0]})
+
+
+@stops_build
+def finalized(pelican: Pelican) -> None:
+    """Remove what no longer belongs to the site and save the state."""
+    del pelican
+    if _current:
+        _current.pop().finish()
+
+
+def register() -> None:
+    """Connect the plugin's receivers."""
+    signals.get_generators.connect(start)
+    signals.readers_init.connect(use_fast_reader)
+    signals.all_generators_finalized.connect(remember_context)
+    signals.get_writer.connect(incremental_writer)
+    signals.finalized.connect(finalized)

@@ -1,0 +1,115 @@
+"""One build: its state, what it reads, which files it writes or keeps, and its cleanup."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from plugins.settings import load
+
+from . import cleanup, state
+from .fingerprint import Digests, site_fingerprint
+from .reading import FastRstReader, Reads
+
+log = logging.getLogger(__name__)
+
+
+class Session:
+    """The build in progress (Pelican runs one at a time per process)."""
+
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        model = load(settings)
+        self.started = time.perf_counter()
+        self.settings = settings
+        self.output = Path(settings["OUTPUT_PATH"]).resolve()
+        self.incremental = model.build.incremental
+        # webperf rewrites pages in place: a kept page goes back to its rendered bytes first.
+        self.keeps_raw = model.webperf.enabled
+        site = site_fingerprint(settings) if self.incremental else ""
+        self.state_file, self.raw, marker = state.paths(model.build.state, self.output)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+        self.started_ns = marker.stat().st_ctime_ns
+        self.previous = state.load(self.state_file, site) if self.incremental else state.State()
+        self.state = state.State(site)
+        self.reads = Reads(self.previous.reads, model.build.workers)
+        self.digests = Digests()
+        self.kept: set[str] = set()
+        self.written = self.unchanged_count = 0
+        self.context: Mapping[str, Any] | None = None
+        FastRstReader.reads = self.reads
+
+    def _relative(self, path: str) -> str:
+        return os.path.relpath(path, self.output)
+
+    def fingerprint(self, template: jinja2.Template, context: Mapping[str, Any]) -> str:
+        """The fingerprint of the page `template` renders with `context`."""
+        return self.digests.page(self.state.site, template, context)
+
+    def unchanged(self, path: str, fingerprint: str) -> bool:
+        """Whether `path` (absolute) already holds what its render would write."""
+        before = self.previous.written.get(self._relative(path))
+        if before is None or before.fingerprint != fingerprint:
+            return False
+        if self.keeps_raw:
+            return (self.raw / fingerprint).is_file()
+        try:
+            stat = Path(path).stat()
+        except FileNotFoundError:
+            return False
+        return (stat.st_size, stat.st_mtime_ns) == (before.size, before.mtime_ns)
+
+    def keep(self, path: str) -> None:
+        """`path` stays as the last build wrote it (as rendered, in a publish build)."""
+        relative = self._relative(path)
+        self.state.written[relative] = self.previous.written[relative]
+        self.kept.add(path)
+        self.unchanged_count += 1
+        if self.keeps_raw:
+            shutil.copyfile(self.raw / self.state.written[relative].fingerprint, path)
+
+    def wrote(self, path: str, fingerprint: str | None) -> None:
+        """`path` was written now; `fingerprint`: of its render (None: not tracked)."""
+        self.kept.add(path)
+        self.written += 1
+        if fingerprint is None or not self.incremental:
+            return
+        relative = self._relative(path)
+        stat = Path(path).stat()
+        self.state.written[relative] = state.Written(fingerprint, stat.st_size, stat.st_mtime_ns)
+        if self.keeps_raw:
+            # Named by fingerprint: a build that fails half way never leaves a page under the
+            # name of inputs it was not rendered from.
+            self.raw.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, self.raw / fingerprint)
+
+    def finish(self) -> None:
+        """Remove what no longer belongs to the site; save the state."""
+        removed = 0
+        if not cleanup.contains(self.output, Path(self.settings["PATH"])):
+            static = self.context.get("staticfiles", []) if self.context else []
+            kept = self.kept | {str(self.output / item.save_as) for item in static}
+            retained = self.settings.get("OUTPUT_RETENTION") or []
+            removed = cleanup.remove_stale(self.output, self.started_ns, kept, retained)
+        if self.incremental:
+            self.state.reads = self.reads.fresh
+            state.save(self.state_file, self.state)
+            if self.raw.is_dir():
+                cleanup.prune_raw(self.raw, {w.fingerprint for w in self.state.written.values()})
+        log.info(
+            "fastbuild: %s sources parsed, %s unchanged; %s files written, %s unchanged,"
+            " %s removed in %.1f s",
+            self.reads.parsed_now,
+            len(self.reads.fresh) - self.reads.parsed_now,
+            self.written,
+            self.unchanged_count,
+            removed,
+            time.perf_counter() - self.started,
+        )

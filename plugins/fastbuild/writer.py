@@ -1,0 +1,90 @@
+"""Pelican's Writer, rendering and writing only the files whose fingerprint changed.
+
+Pelican's write_file paginates, builds each page's context and calls template.render(); the
+template is handed in wrapped, so the fingerprint is taken from exactly the context Pelican
+renders with. A page whose fingerprint is the last build's is not rendered: the file stays
+(its bytes and mtime), and content_written is still sent (the sitemap lists every page).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import jinja2
+from pelican.utils import sanitised_join
+from pelican.writers import FileOverwriteFailedError, Writer
+
+from plugins import progress
+
+from .session import Session
+
+
+class IncrementalWriter(Writer):
+    """Writes a file only when what it is rendered from changed."""
+
+    session: Session
+
+    def __init__(self, output_path: str, settings: Mapping[str, Any] | None = None) -> None:
+        super().__init__(output_path, settings=settings)
+        self._unchanged: str | None = None
+        self._fingerprint: tuple[str, str] | None = None
+
+    def write_file(self, name: str, template: jinja2.Template, *args: Any, **kwargs: Any) -> None:
+        """Pelican's write_file, through the fingerprinting template."""
+        super().write_file(name, _Fingerprinted(template, self), *args, **kwargs)
+
+    def render(self, template: jinja2.Template, context: Mapping[str, Any]) -> str:
+        """Render, or return "" and mark the file unchanged."""
+        path = sanitised_join(self.output_path, context["output_file"])
+        fingerprint = self.session.fingerprint(template, context)
+        if self.session.unchanged(path, fingerprint):
+            self._unchanged = path
+            return ""
+        self._fingerprint = (path, fingerprint)
+        progress.advance("rendered")
+        return template.render(context)
+
+    @contextmanager
+    def _open_w(self, filename: str, encoding: str, override: bool = False) -> Iterator[IO[str]]:
+        unchanged, self._unchanged = self._unchanged == filename, None
+        fingerprinted, self._fingerprint = self._fingerprint, None
+        if not unchanged:
+            with super()._open_w(filename, encoding, override) as stream:
+                yield stream
+            if filename in self._overridden_files and not override:
+                return  # Pelican wrote to os.devnull: the overriding file stands.
+            fingerprint = (
+                fingerprinted[1] if fingerprinted and fingerprinted[0] == filename else None
+            )
+            self.session.wrote(filename, fingerprint)
+            return
+        self._claim(filename, override)
+        self.session.keep(filename)
+        with Path(os.devnull).open("w", encoding=encoding) as sink:
+            yield sink
+
+    def _claim(self, filename: str, override: bool) -> None:
+        # Pelican's own check that no two writes (bar one override) share a file.
+        if filename in self._written_files and not override:
+            raise FileOverwriteFailedError(
+                f'Failed to overwrite "{filename}" as Pelican has already written to it'
+                " previously (set `override=True` if intended)"
+            )
+        if override:
+            self._overridden_files.add(filename)
+        self._written_files.add(filename)
+
+
+class _Fingerprinted:
+    """A template whose render() asks the writer first."""
+
+    def __init__(self, template: jinja2.Template, writer: IncrementalWriter) -> None:
+        self.template = template
+        self.writer = writer
+
+    def render(self, context: Mapping[str, Any]) -> str:
+        return self.writer.render(self.template, context)

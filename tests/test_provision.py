@@ -111,10 +111,14 @@ def write_settings(
     )
 
 
+# What each `fab` command printed, kept as the "Going live" transcript of the last run.
+TRANSCRIPT = REPO / "test-artifacts" / "going-live.txt"
+
+
 def fab(host: DebianHost, settings: Path, *args: str) -> subprocess.CompletedProcess[str]:
     task, *rest = args
     argv = [str(FAB), "-r", str(REPO), "-S", str(host.ssh_config), "-i", str(host.identity)]
-    return subprocess.run(
+    result = subprocess.run(
         [*argv, task, "--settings", str(settings), *rest],
         cwd=REPO,
         env={**os.environ, **TEST_STATS_ENV},
@@ -122,6 +126,11 @@ def fab(host: DebianHost, settings: Path, *args: str) -> subprocess.CompletedPro
         text=True,
         timeout=900,
     )
+    TRANSCRIPT.parent.mkdir(parents=True, exist_ok=True)
+    with TRANSCRIPT.open("a", encoding="utf-8") as transcript:
+        transcript.write(f"$ fab {' '.join(args)}   # exit {result.returncode}\n")
+        transcript.write(result.stdout + result.stderr + "\n")
+    return result
 
 
 @dataclass
@@ -147,6 +156,7 @@ class Live:
 def live(tmp_path_factory):
     """Provision a bare host (a first run that fails, the rerun, a second run) and publish."""
     tmp = tmp_path_factory.mktemp("provision")
+    TRANSCRIPT.unlink(missing_ok=True)
     host = start_debian_host(tmp / "host", ADDRESS)
     pebble = None
     try:

@@ -131,9 +131,9 @@ def test_secrets_are_never_shown() -> None:
 
 
 def test_each_default_lives_in_one_family() -> None:
-    from plugins.settings import acme, content, deploy, search, site, webperf
+    from plugins.settings import acme, build, content, deploy, search, site, webperf
 
-    families = [set(m.DEFAULTS) for m in (site, acme, webperf, deploy, content, search)]
+    families = [set(m.DEFAULTS) for m in (site, acme, webperf, deploy, content, search, build)]
     assert sum(len(f) for f in families) == len(DEFAULTS)
 
 

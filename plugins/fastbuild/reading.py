@@ -43,17 +43,6 @@ class Parsed:
     title: str | None
 
 
-class _Warnings(logging.Handler):
-    """Counts the warnings logged while one post is parsed."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.count = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.count += 1
-
-
 # docutils settings per (writer class, parameters), built once per process.
 _DOCUTILS_SETTINGS: dict[tuple[type, str], Any] = {}
 
@@ -108,14 +97,26 @@ class FastRstReader(RstReader):
         return Parsed(parts.get("body"), tuple(fields.items()), parts.get("title"))
 
     def parse_counting_warnings(self, source_path: str) -> tuple[Parsed, int]:
-        """`parse`, and how many warnings it logged."""
-        counter = _Warnings()
-        root = logging.getLogger()
-        root.addHandler(counter)
+        """`parse`, and how many warnings it logged.
+
+        Counted as log records are made, not by a handler: a handler on the root logger would
+        stop Python's last-resort handler (`--log-handler plain`) from seeing them, and with it
+        the content checks' filter that turns them into one line.
+        """
+        count = 0
+        make_record = logging.getLogRecordFactory()
+
+        def counting(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            nonlocal count
+            record = make_record(*args, **kwargs)
+            count += record.levelno >= logging.WARNING
+            return record
+
+        logging.setLogRecordFactory(counting)
         try:
-            return self.parse(source_path), counter.count
+            return self.parse(source_path), count
         finally:
-            root.removeHandler(counter)
+            logging.setLogRecordFactory(make_record)
 
     def read(self, source_path: str) -> tuple[str | None, dict[str, Any]]:
         """What RstReader.read returns, parsed ahead or kept from the last build if it can."""
@@ -224,6 +225,8 @@ def _init_worker(reader: FastRstReader) -> None:
         root = logging.getLogger()
         for handler in list(root.handlers):
             root.removeHandler(handler)
+        # Not Python's last-resort handler either.
+        root.addHandler(logging.NullHandler())
 
 
 def _parse_job(path: str) -> Parsed | None:

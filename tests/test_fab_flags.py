@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from deploy.tasks.flags import HOSTS_REFUSED
-from tests.support.site import REPO
+from tests.support.site import REPO, copy_project
 
 FAB = Path(sys.executable).parent / "fab"
 TASKS = [
@@ -36,14 +36,8 @@ INVOCATIONS = {task: [task] for task in TASKS} | {"new-post": ["new-post", "A Ti
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """What `fab` loads and builds, copied, so that nothing runs against the repository."""
-    skip = shutil.ignore_patterns("build", "__pycache__")
-    for name in ("fabfile.py", "pelicanconf.py", "publishconf.py"):
-        shutil.copy2(REPO / name, tmp_path / name)
-    for name in ("deploy", "plugins", "theme", "content"):
-        shutil.copytree(REPO / name, tmp_path / name, ignore=skip)
-    (tmp_path / ".venv").symlink_to(REPO / ".venv")
-    return tmp_path
+    """What `fab` loads and builds, copied."""
+    return copy_project(tmp_path)
 
 
 def fab(project: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,6 @@ its one line in the tab and the terminal, and Ctrl-C stops the server."""
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from playwright.sync_api import Page, sync_playwright
 from deploy.devserver.server import PROBLEMS_ID, RELOAD_SCRIPT
 from tests.support.browser import launch_chromium
 from tests.support.servers import free_port
-from tests.support.site import REPO
+from tests.support.site import copy_project
 
 FAB = Path(sys.executable).parent / "fab"
 POST = "content/2013-07-19-haproxy-stats.rst"
@@ -28,14 +27,8 @@ BAD_DATE = "content/2013-07-19-haproxy-stats.rst:4: '2024-13-45 13:00' is not a 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """What `fab serve` loads and builds, copied, so that nothing runs against the repository."""
-    skip = shutil.ignore_patterns("build", "__pycache__")
-    for name in ("fabfile.py", "pelicanconf.py", "publishconf.py"):
-        shutil.copy2(REPO / name, tmp_path / name)
-    for name in ("deploy", "plugins", "theme", "content"):
-        shutil.copytree(REPO / name, tmp_path / name, ignore=skip)
-    (tmp_path / ".venv").symlink_to(REPO / ".venv")
-    return tmp_path
+    """What `fab serve` loads and builds, copied."""
+    return copy_project(tmp_path)
 
 
 class DevServer:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -69,3 +70,15 @@ def build_site(
             f"pelican failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
         )
     return Build(output, deploy_build, result)
+
+
+def copy_project(root: Path) -> Path:
+    """What `fab` loads and builds, copied under `root` (the virtualenv linked), so that
+    nothing a test runs writes into the repository."""
+    skip = shutil.ignore_patterns("build", "__pycache__")
+    for name in ("fabfile.py", "pelicanconf.py", "publishconf.py"):
+        shutil.copy2(REPO / name, root / name)
+    for name in ("deploy", "plugins", "theme", "content"):
+        shutil.copytree(REPO / name, root / name, ignore=skip)
+    (root / ".venv").symlink_to(REPO / ".venv")
+    return root

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.servers import Process, _start, free_port
-from tests.support.sshd import HOST_KEY_ALIAS
+from tests.support.sshd import write_client_config
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "blog-tests"
 SUITE = "bookworm"
@@ -194,19 +194,7 @@ def start_debian_host(directory: Path, address: str) -> DebianHost:
             "LogLevel ERROR\n"
         )
         (root / "run/sshd").mkdir(parents=True, exist_ok=True)
-        known_hosts = client / "known_hosts"
-        known_hosts.write_text(f"{HOST_KEY_ALIAS} {host_key.with_suffix('.pub').read_text()}")
-        ssh_config = client / "ssh_config"
-        ssh_config.write_text(
-            "Host *\n"
-            f"    IdentityFile {identity}\n"
-            "    IdentitiesOnly yes\n"
-            f"    HostKeyAlias {HOST_KEY_ALIAS}\n"
-            f"    UserKnownHostsFile {known_hosts}\n"
-            "    StrictHostKeyChecking yes\n"
-            "    BatchMode yes\n"
-            "    LogLevel ERROR\n"
-        )
+        ssh_config = write_client_config(client, identity, host_key)
         sshd = _start(
             "sshd",
             ["chroot", str(root), "/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/sshd_test_config"],

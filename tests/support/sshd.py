@@ -43,6 +43,25 @@ def _keygen(path: Path) -> None:
     )
 
 
+def write_client_config(directory: Path, identity: Path, host_key: Path) -> Path:
+    """An ssh_config (and its known_hosts) for a test sshd: every test "machine" is one sshd,
+    its one key trusted under one alias and checked strictly."""
+    known_hosts = directory / "known_hosts"
+    known_hosts.write_text(f"{HOST_KEY_ALIAS} {host_key.with_suffix('.pub').read_text()}")
+    config = directory / "ssh_config"
+    config.write_text(
+        "Host *\n"
+        f"    IdentityFile {identity}\n"
+        "    IdentitiesOnly yes\n"
+        f"    HostKeyAlias {HOST_KEY_ALIAS}\n"
+        f"    UserKnownHostsFile {known_hosts}\n"
+        "    StrictHostKeyChecking yes\n"
+        "    BatchMode yes\n"
+        "    LogLevel ERROR\n"
+    )
+    return config
+
+
 def start_sshd(
     directory: Path, addresses: Sequence[str] = ("127.0.0.1",), *, extra_config: str = ""
 ) -> Sshd:
@@ -81,20 +100,7 @@ def start_sshd(
         "LogLevel ERROR\n"
         f"{extra_config}"
     )
-    known_hosts = directory / "known_hosts"
-    known_hosts.write_text(f"{HOST_KEY_ALIAS} {host_key.with_suffix('.pub').read_text()}")
-    client = directory / "ssh_config"
-    client.write_text(
-        "Host *\n"
-        f"    IdentityFile {identity}\n"
-        "    IdentitiesOnly yes\n"
-        # Every test "machine" is this sshd: one trusted key under one alias, checked strictly.
-        f"    HostKeyAlias {HOST_KEY_ALIAS}\n"
-        f"    UserKnownHostsFile {known_hosts}\n"
-        "    StrictHostKeyChecking yes\n"
-        "    BatchMode yes\n"
-        "    LogLevel ERROR\n"
-    )
+    client = write_client_config(directory, identity, host_key)
     process = _start(
         "sshd",
         [SSHD, "-D", "-e", "-f", str(config)],

@@ -1,7 +1,8 @@
 """Development build: relative URLs, no minification. publishconf.py builds for production.
 
-Plugin settings (NGINX_*, HAPROXY_*, WEBPERF_*, DEPLOY_*, BACKENDS, BALANCER) have their
-defaults in one place per family (plugins/settings/); only what differs is set here.
+Plugin settings (NGINX_*, HAPROXY_*, ACME_*, WEBPERF_*, DEPLOY_*, CONTENT_*, SEARCH_*, BUILD_*,
+BACKENDS, BALANCER) have their defaults in one place per family (plugins/settings/); only what
+differs is set here.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The whole settings model of one build: the server model, page speed and the deploy.
+"""The whole settings model of one build: every family of settings, validated together.
 
 `load` is the one validation path: the settings plugin runs it when Pelican starts, and
 `fab` runs it on the same settings file before it touches a host.

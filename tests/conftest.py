@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Iterator
 
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from tests.support.browser import launch_chromium
 from tests.support.site import Build, build_site
 
 
@@ -17,3 +21,14 @@ def dev_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
 def publish_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     """The production build (publishconf.py, warnings fatal), as `fab publish` makes it."""
     return build_site(tmp_path_factory.mktemp("publish"), "publishconf.py")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, for the browser tests of one module."""
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from plugins.serverconfig.security import (
     CONTENT_SECURITY_POLICY,
     SEARCH_CONTENT_SECURITY_POLICY,
 )
-from tests.support.browser import launch_chromium, serve, visit
+from tests.support.browser import serve, visit
 from tests.support.site import REPO, Build
 
 ARTIFACTS = REPO / "test-artifacts" / "browser"
@@ -23,16 +23,6 @@ PAGES = {
 }
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(scope="module")

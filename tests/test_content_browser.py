@@ -6,9 +6,9 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
-from tests.support.browser import launch_chromium, serve, visit
+from tests.support.browser import serve, visit
 from tests.support.site import REPO, build_site
 
 ARTIFACTS = REPO / "test-artifacts" / "browser"
@@ -27,16 +27,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     build = build_site(tmp, content=content)
     with serve(build.output) as base_url:
         yield base_url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

@@ -115,6 +115,11 @@ DEPLOY_BUILD_PATH = str(HERE / "deploy" / "build")
 # `fab publish` overrides this with `-e RELEASE_ID='"<id>"'`; health checks expect it.
 RELEASE_ID = "dev"
 
+# Search (plugins/search): Pagefind reads every page on every build (about 2 s at 1,000
+# posts), which an edit-and-reload loop cannot afford; on in publishconf, so `fab preview`
+# shows it. `-e SEARCH_ENABLED=true` turns it on here.
+SEARCH_ENABLED = False
+
 # Build-time page speed (plugins/webperf): off here, on in publishconf. Its content-hash cache
 # lives outside OUTPUT_PATH because publish builds delete the output directory.
 WEBPERF_CACHE_PATH = str(HERE / ".cache" / "webperf")

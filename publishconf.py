@@ -27,6 +27,8 @@ CONTENT_WRITE_DRAFTS = False
 
 # Build-time page speed (minify, fingerprint, precompress, images): on for production.
 WEBPERF_ENABLED = True
+# The Pagefind index of the site (off in development: see pelicanconf.py).
+SEARCH_ENABLED = True
 
 # Production inventory. Hosts are placeholders for a real deployment to replace.
 BACKENDS = [

@@ -1,4 +1,8 @@
-"""The development build in a real browser: no horizontal scroll, no errors, nothing missing."""
+"""The development build in a real browser: no horizontal scroll, no errors, nothing missing.
+
+With search on (`-e SEARCH_ENABLED=true`; pelicanconf.py leaves it to publish builds), so the
+search page is checked in the same browser as every other page.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from plugins.serverconfig.security import (
     SEARCH_CONTENT_SECURITY_POLICY,
 )
 from tests.support.browser import serve, visit
-from tests.support.site import REPO, Build
+from tests.support.site import REPO, Build, build_site
 
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 # The home page, and the post with the widest code samples (the longest config lines).
@@ -26,8 +30,15 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def site(dev_build: Build) -> Iterator[str]:
-    with serve(dev_build.output) as base_url:
+def dev_build_with_search(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """The development build with search on."""
+    tmp = tmp_path_factory.mktemp("dev-search")
+    return build_site(tmp, "pelicanconf.py", extra={"SEARCH_ENABLED": True})
+
+
+@pytest.fixture(scope="module")
+def site(dev_build_with_search: Build) -> Iterator[str]:
+    with serve(dev_build_with_search.output) as base_url:
         yield base_url
 
 
@@ -77,10 +88,10 @@ BODY_WORD_POST = "2013/07/29/wrapping-a-tornado-iostream-with-ssl/"
 
 
 @pytest.fixture(scope="module")
-def site_with_search_csp(dev_build: Build) -> Iterator[str]:
+def site_with_search_csp(dev_build_with_search: Build) -> Iterator[str]:
     """The site with the policy nginx sends on the search page and Pagefind's files."""
     policy = {"Content-Security-Policy": SEARCH_CONTENT_SECURITY_POLICY}
-    with serve(dev_build.output, policy) as base_url:
+    with serve(dev_build_with_search.output, policy) as base_url:
         yield base_url
 
 
@@ -134,9 +145,13 @@ def test_without_javascript_the_field_leads_to_the_archives(browser: Browser, si
         context.close()
 
 
-def test_the_strict_policy_of_other_pages_would_stop_search(browser: Browser, dev_build: Build):
+def test_the_strict_policy_of_other_pages_would_stop_search(
+    browser: Browser, dev_build_with_search: Build
+):
     """Why the search page's policy has 'wasm-unsafe-eval': without it Pagefind cannot run."""
-    with serve(dev_build.output, {"Content-Security-Policy": CONTENT_SECURITY_POLICY}) as base:
+    with serve(
+        dev_build_with_search.output, {"Content-Security-Policy": CONTENT_SECURITY_POLICY}
+    ) as base:
         context = browser.new_context()
         try:
             page = context.new_page()

@@ -78,6 +78,23 @@ def test_an_unchanged_rebuild_writes_nothing_and_keeps_mtimes(tmp_path: Path) ->
     assert {p: p.stat().st_mtime_ns for p in second.output.rglob("*.html")} == mtimes
 
 
+def test_posts_that_share_a_date_keep_one_order_whatever_the_hash_seed(tmp_path: Path) -> None:
+    """Pelican collects sources in a set: without a tie-break, their order (neighbours,
+    pagination) follows the process's hash seed."""
+    corpus = make_corpus(tmp_path / "blog", seed=5, posts=7)
+    for name, post in corpus.posts.items():
+        post.date = "2020-02-02 10:00"
+        corpus.save(name)
+    extra = {"THEME": str(corpus.theme), "BUILD_INCREMENTAL": False}
+    trees = [
+        tree(build_site(tmp_path / seed, content=corpus.content, extra=extra,
+                        env={"PYTHONHASHSEED": seed}).output)
+        for seed in ("1", "2", "3")
+    ]  # fmt: skip
+    assert differences(trees[0], trees[1]) == []
+    assert differences(trees[0], trees[2]) == []
+
+
 def _oracle(tmp_path: Path, settings: str, seed: int, edits: int) -> None:
     corpus = make_corpus(tmp_path / "blog", seed=seed, posts=8)
     extra = {

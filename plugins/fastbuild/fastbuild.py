@@ -1,6 +1,7 @@
 """Signal wiring for the fastbuild plugin (settings: BUILD_* in plugins/settings/build.py).
 
 get_generators: start the build's session (state, fingerprints), once per run;
+article_generator_pretaxonomy, page_generator_finalized: a reproducible order (order.py);
 readers_init: read reStructuredText with FastRstReader (parallel, docutils set up once);
 all_generators_finalized: remember the context (static files are kept, not removed);
 get_writer: the IncrementalWriter, when BUILD_INCREMENTAL;
@@ -18,6 +19,7 @@ from pelican.readers import Readers, RstReader
 from plugins import progress
 from plugins.settings.errors import stops_build
 
+from . import order
 from .reading import FastRstReader
 from .session import Session
 from .writer import IncrementalWriter
@@ -66,6 +68,8 @@ def register() -> None:
     """Connect the plugin's receivers."""
     signals.get_generators.connect(start)
     signals.readers_init.connect(use_fast_reader)
+    signals.article_generator_pretaxonomy.connect(order.articles)
+    signals.page_generator_finalized.connect(order.pages)
     signals.all_generators_finalized.connect(remember_context)
     signals.get_writer.connect(incremental_writer)
     signals.finalized.connect(finalized)

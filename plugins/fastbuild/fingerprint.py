@@ -120,6 +120,7 @@ class Digests:
 
     def __init__(self) -> None:
         self._memo: dict[int, bytes] = {}
+        self._cores: dict[int, bytes] = {}
         self._alive: list[Any] = []
         self._templates: dict[str, frozenset[str] | None] = {}
 
@@ -200,17 +201,26 @@ class Digests:
 
     def _content(self, content: Content) -> bytes:
         """A post or page: its core, and its other attributes (neighbours by their core)."""
-        parts = [self._core(content)]
+        parts = [self._memoised_core(content)]
         for name, value in sorted(_visible_attributes(content).items()):
             parts += [name, self._attribute(value)]
         return _sha(*parts)
 
     def _attribute(self, value: Any) -> bytes:
         if isinstance(value, Content):
-            return self._core(value)
+            return self._memoised_core(value)
         if isinstance(value, list | tuple) and any(isinstance(v, Content) for v in value):
             return _sha(*(self._attribute(v) for v in value))
         return self.of(value)
+
+    def _memoised_core(self, content: Content) -> bytes:
+        # Every post is the neighbour of a few others: its core is digested once.
+        key = id(content)
+        found = self._cores.get(key)
+        if found is None:
+            self._alive.append(content)
+            found = self._cores[key] = self._core(content)
+        return found
 
     def _core(self, content: Content) -> bytes:
         text = content._content or ""

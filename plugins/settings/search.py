@@ -12,9 +12,9 @@ from plugins import contract
 from . import rules
 
 DEFAULTS: dict[str, Any] = {
-    # Index the site with Pagefind after every build and write the search page. On in
-    # development too, so `fab serve` previews search (a few hundred posts take well under
-    # a second).
+    # Index the site with Pagefind after every build and write the search page. The
+    # project's pelicanconf.py turns it off for development (Pagefind has no incremental
+    # mode); publishconf.py turns it back on.
     "SEARCH_ENABLED": True,
     # Seconds Pagefind may take before the build stops: a hung index must not hang a publish.
     "SEARCH_TIMEOUT": 300,

@@ -181,7 +181,10 @@ def _slug(corpus: Corpus, post: Post) -> str:
 
 
 def _date(corpus: Corpus, post: Post) -> str:
-    del post
+    others = sorted(p.date for p in corpus.posts.values() if p is not post)
+    if others and corpus.rng.random() < 0.5:
+        # Another post's date: posts that sort equal must keep one order from build to build.
+        return corpus.rng.choice(others)
     year, month, day = (corpus.rng.randint(*span) for span in ((10, 23), (1, 12), (1, 28)))
     return f"20{year}-{month:02d}-{day:02d} 09:30"
 

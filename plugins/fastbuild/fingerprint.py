@@ -151,6 +151,17 @@ class Digests:
 
     def of(self, value: Any) -> bytes:
         """The digest of any value a template can be given."""
+        # Every page's context holds mostly the same objects (settings, tags, lists of
+        # posts): each is digested once per build.
+        found = self._memo.get(id(value))
+        if found is not None:
+            return found
+        digest = self._digest(value)
+        self._memo[id(value)] = digest
+        self._alive.append(value)
+        return digest
+
+    def _digest(self, value: Any) -> bytes:
         plain = _plain(value)
         if plain is not None:
             return plain

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -76,6 +77,34 @@ def test_an_unchanged_rebuild_writes_nothing_and_keeps_mtimes(tmp_path: Path) ->
     assert "0 sources parsed" in log
     assert " 0 files written" in log
     assert {p: p.stat().st_mtime_ns for p in second.output.rglob("*.html")} == mtimes
+
+
+def test_a_publish_rebuild_keeps_finished_pages_and_mends_a_damaged_one(tmp_path: Path) -> None:
+    corpus = make_corpus(tmp_path / "blog", seed=11, posts=6)
+    extra = {
+        "THEME": str(corpus.theme),
+        "BUILD_STATE_PATH": str(tmp_path / "state"),
+        "WEBPERF_CACHE_PATH": str(tmp_path / "webperf"),
+    }
+    first = build_site(tmp_path / "site", "publishconf.py", content=corpus.content, extra=extra)
+    pages = sorted(first.output.glob("20*/**/index.html"))
+    damaged, untouched = pages[0], pages[1]
+    stamps = {p: p.stat().st_mtime_ns for p in (untouched, Path(f"{untouched}.br"))}
+    # Damage one finished page behind the build's back: its brotli sibling goes.
+    Path(f"{damaged}.br").unlink()
+    second = build_site(
+        tmp_path / "site", "publishconf.py", content=corpus.content, extra=extra,
+        verbose=True, env=WIDE_LOG,
+    )  # fmt: skip
+    log = second.result.stderr + second.result.stdout
+    kept = re.search(r"webperf: (\d+) pages \((\d+) kept as finished\)", log)
+    assert kept and int(kept[2]) == int(kept[1]) - 1, log
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    clean = build_site(
+        tmp_path / "clean", "publishconf.py", content=corpus.content,
+        extra={**extra, "BUILD_INCREMENTAL": False},
+    )  # fmt: skip
+    assert differences(tree(clean.output), tree(second.output)) == []
 
 
 def test_posts_that_share_a_date_keep_one_order_whatever_the_hash_seed(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import jinja2
 
+from plugins import contract, untouched
 from plugins.settings import load
 
 from . import cleanup, state
@@ -30,7 +31,7 @@ class Session:
         self.settings = settings
         self.output = Path(settings["OUTPUT_PATH"]).resolve()
         self.incremental = model.build.incremental
-        # webperf rewrites pages in place: a kept page goes back to its rendered bytes first.
+        # webperf rewrites pages in place: each page's rendering is kept (plugins/untouched.py).
         self.keeps_raw = model.webperf.enabled
         site = site_fingerprint(settings) if self.incremental else ""
         self.state_file, self.raw, marker = state.paths(model.build.state, self.output)
@@ -45,6 +46,7 @@ class Session:
         self.written = self.unchanged_count = 0
         self.context: Mapping[str, Any] | None = None
         FastRstReader.reads = self.reads
+        untouched.reset()
 
     def _relative(self, path: str) -> str:
         return os.path.relpath(path, self.output)
@@ -67,13 +69,16 @@ class Session:
         return (stat.st_size, stat.st_mtime_ns) == (before.size, before.mtime_ns)
 
     def keep(self, path: str) -> None:
-        """`path` stays as the last build wrote it (as rendered, in a publish build)."""
+        """`path` stays as the last build left it: in a publish build, as webperf finished
+        it, with its precompressed siblings (webperf decides whether they still hold)."""
         relative = self._relative(path)
         self.state.written[relative] = self.previous.written[relative]
         self.kept.add(path)
         self.unchanged_count += 1
         if self.keeps_raw:
-            shutil.copyfile(self.raw / self.state.written[relative].fingerprint, path)
+            self.kept.update(path + suffix for suffix in contract.COMPRESSED_SUFFIXES)
+            rendering = self.raw / self.state.written[relative].fingerprint
+            untouched.add(self.output / relative, rendering)
 
     def wrote(self, path: str, fingerprint: str | None) -> None:
         """`path` was written now; `fingerprint`: of its render (None: not tracked)."""

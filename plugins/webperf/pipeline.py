@@ -17,17 +17,19 @@ import json
 import logging
 import multiprocessing
 import os
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from plugins import contract, progress
+from plugins import contract, progress, untouched
 from plugins.settings.errors import BuildError
 from plugins.settings.webperf import WebperfSettings
 
 from . import cache, compress, images, pages, urls
+from .finished import Finished, Stamp, stamps
 from .minify import minify_css, minify_js
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ class Stats:
 
     pages: int = 0
     pages_from_cache: int = 0
+    pages_kept: int = 0
     images_sized: int = 0
     minified_assets: int = 0
     fingerprinted: int = 0
@@ -297,6 +300,26 @@ def _still_named(
     return named
 
 
+def _keep_finished(
+    html_files: list[Path], output: Path, finished: Finished, context: str
+) -> dict[Path, list[str]]:
+    """The pages the incremental build left alone that are finished as the last pass
+    recorded them, with the originals each names; the others it left alone go back to
+    their rendering, to be rewritten."""
+    kept = {}
+    handed = untouched.pages()
+    for path in html_files:
+        rendering = handed.get(path)
+        if rendering is None:
+            continue
+        names = finished.referenced(_relative(path, output), path, context)
+        if names is not None:
+            kept[path] = names
+        else:
+            shutil.copyfile(rendering, path)
+    return kept
+
+
 def run(settings: WebperfSettings) -> Stats:
     """Optimise the site in settings.output; returns the counts."""
     stats = Stats()
@@ -342,18 +365,23 @@ def run(settings: WebperfSettings) -> Stats:
         ),
         key=lambda path: (-path.stat().st_size, path),
     )
+    finished = Finished.load(settings.cache, output)
+    kept = _keep_finished(html_files, output, finished, context.digest)
+    stats.pages_kept = len(kept)
     with _Workers(settings, context) as workers:
         early_results = []
         if settings.precompress:
             early_results = [workers.submit(_compress_now_job, compress_job(p)) for p in early]
 
-        named: set[str] = set()
-        items = [(p, _relative(p, output)) for p in html_files]
+        named: set[str] = set().union(*kept.values())
+        referenced = {_relative(p, output): sorted(names) for p, names in kept.items()}
+        items = [(p, _relative(p, output)) for p in html_files if p not in kept]
         for outcome in workers.map(_page_job, items):
             stats.pages += 1
             stats.pages_from_cache += outcome.from_cache
             stats.images_sized += outcome.images
             named |= outcome.referenced
+            referenced[outcome.path] = sorted(outcome.referenced)
 
         named = _still_named(settings, files, removable, named)
         for rel in sorted(removable - named):
@@ -369,6 +397,7 @@ def run(settings: WebperfSettings) -> Stats:
                 compress_job(path)
                 for path in _site_files(output)
                 if path not in done
+                and path not in kept
                 and path.suffix.lower().lstrip(".") in settings.precompress_extensions
             ]
             progress.expect("compressed", len(jobs) + len(early))
@@ -390,6 +419,11 @@ def run(settings: WebperfSettings) -> Stats:
                 stats.compressed_from_cache += result.cached
                 stats.compressed_now += result.computed
             stats.precompressed_files = len(jobs) + len(early_results)
+
+    record: dict[str, tuple[list[Stamp], list[str]]] = {
+        rel: (stamps(output / rel), names) for rel, names in referenced.items()
+    }
+    finished.save(context.digest, record)
 
     settings.cache.mkdir(parents=True, exist_ok=True)
     stats_text = json.dumps(asdict(stats), indent=2, sort_keys=True) + "\n"

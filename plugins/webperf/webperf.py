@@ -27,9 +27,10 @@ def finalized(pelican: Pelican) -> None:
     started = time.perf_counter()
     stats = run(settings)
     log.info(
-        "webperf: %s pages, %s assets fingerprinted, %s precompressed (%s encodings cached,"
-        " %s computed) in %.1f s",
-        stats.pages,
+        "webperf: %s pages (%s kept as finished), %s assets fingerprinted, %s precompressed"
+        " (%s encodings cached, %s computed) in %.1f s",
+        stats.pages + stats.pages_kept,
+        stats.pages_kept,
         stats.fingerprinted,
         stats.precompressed_files,
         stats.compressed_from_cache,

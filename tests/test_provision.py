@@ -28,6 +28,7 @@ from deploy.tasks.setup import sudoers_lines
 from tests.support.debian_host import DebianHost, start_debian_host
 from tests.support.deploy_stack import published
 from tests.support.pebble import Pebble, start_pebble
+from tests.support.rate_limited_ca import DETAIL, RATE_LIMITED, start_rate_limited_ca
 from tests.support.servers import free_port
 from tests.support.site import REPO, TEST_STATS_ENV
 
@@ -391,6 +392,33 @@ def test_renewal_under_load_swaps_the_certificate_without_a_failed_request(live)
     # Both were served during the run, and a new connection now gets the new one.
     assert seen[old] > 0 and seen[new] > 0, seen
     assert served_serial(live, cafile) == new
+
+
+def test_a_rate_limited_issuance_names_the_domain_and_the_cas_words(live):
+    cafile = live.root_ca()
+    pem = live.host.path(PEM)
+    before, serial = pem.read_bytes(), served_serial(live, cafile)
+    ca = start_rate_limited_ca(live.pebble)
+    # Its own settings file: the later tests keep pebble's directory.
+    settings = live.tmp / "rate-limited.py"
+    write_settings(
+        settings, live.tmp, live.host, live.ports, (ca.directory_url, live.ports["acme"])
+    )
+    try:
+        limited = fab(live.host, settings, "certificate", "--renew")
+    finally:
+        ca.stop()
+    assert limited.returncode == 1, limited.stdout + limited.stderr
+    assert ca.refused == 1
+    error = limited.stderr.strip().splitlines()[-1]
+    assert error.startswith(
+        f"error: balancer: certificate for {SITE_HOST}, {ALIAS} failed: certbot (exit 1) at "
+        f"{ca.directory_url}: "
+    ), error
+    # The CA's own words (Debian 12's certbot says only "AttributeError: can't set attribute").
+    assert RATE_LIMITED in error and DETAIL in error, error
+    assert pem.read_bytes() == before
+    assert served_serial(live, cafile) == serial
 
 
 def test_a_failed_issuance_names_the_domain_and_keeps_the_old_certificate(live):

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from deploy.inventory import Inventory
 from deploy.release.backend import test_main_conf
-from deploy.release.haproxy import pem_certificate
+from deploy.release.certificates import local_certificate
 from plugins import contract
 
 # The first line of every generated file (plugins/serverconfig/nginx.py, `header`).
@@ -84,7 +84,7 @@ def _certificates(inventory: Inventory) -> list[tuple[str, bool, str]]:
             results.append((what, True, "not on this machine: `fab status` reads it on the host"))
             continue
         try:
-            lines = pem_certificate(Path(path)).report()
+            lines = local_certificate(Path(path)).report()
         except (OSError, ValueError) as error:
             results.append((what, False, f"unreadable: {error}"))
             continue

@@ -8,7 +8,7 @@ from fabric import Connection
 
 from deploy.hosts.fleet import Hosts
 from deploy.release import backend as remote
-from deploy.release import haproxy
+from deploy.release import certificates, haproxy
 from plugins.settings.hosts import Backend
 
 
@@ -28,7 +28,7 @@ def status(hosts: Hosts) -> str:
         )
 
     lines = list(hosts.each_backend(one).values())
-    cert = haproxy.certificate(
+    cert = certificates.haproxy_certificate(
         hosts.balancer, hosts.inventory.balancer, PurePosixPath(hosts.inventory.site.haproxy.pem)
     )
     lines += cert.report()

@@ -1,0 +1,71 @@
+"""The site's certificates: the names each covers, when it expires, and where it is read.
+
+haproxy's are read through its runtime API (what it has loaded, not what its files hold);
+`fab check` also reads the ones on this machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+
+from cryptography import x509
+from fabric import Connection
+
+from deploy.errors import DeployError
+from deploy.release import haproxy
+from plugins.settings.hosts import Balancer
+
+# ACME certificates renew 30 days before they expire: fewer days left means renewal fails.
+RENEWAL_WARNING_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A certificate: the names it covers and when it expires."""
+
+    path: str
+    names: tuple[str, ...]
+    not_after: datetime
+
+    def report(self, now: datetime | None = None) -> list[str]:
+        """Two lines: its names, then its expiry and days left (a warning under 14)."""
+        days = (self.not_after - (now or datetime.now(UTC))).days
+        warning = (
+            f"  WARNING: under {RENEWAL_WARNING_DAYS} days left"
+            if days < RENEWAL_WARNING_DAYS
+            else ""
+        )
+        return [
+            f"certificate {self.path}: {', '.join(self.names) or 'no names'}",
+            f"  expires {self.not_after:%Y-%m-%d %H:%M} UTC, {days} days left{warning}",
+        ]
+
+
+def local_certificate(path: Path) -> Certificate:
+    """The first certificate of a PEM file on this machine (the leaf, in haproxy's order)."""
+    leaf = x509.load_pem_x509_certificate(path.read_bytes())
+    try:
+        names = tuple(leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+                      .value.get_values_for_type(x509.DNSName))  # fmt: skip
+    except x509.ExtensionNotFound:
+        names = ()
+    return Certificate(str(path), names, leaf.not_valid_after_utc)
+
+
+def haproxy_certificate(conn: Connection, balancer: Balancer, pem: PurePosixPath) -> Certificate:
+    """What haproxy has loaded from `pem` (`show ssl cert`), not what the file holds."""
+    step = "haproxy: show ssl cert"
+    text = haproxy.runtime(conn, balancer, f"show ssl cert {pem}", step)
+    fields = dict(line.partition(": ")[::2] for line in text.splitlines())
+    try:
+        not_after = datetime.strptime(fields["notAfter"], "%b %d %H:%M:%S %Y %Z")
+    except (KeyError, ValueError):
+        raise DeployError(haproxy.HOST, step, text.strip() or "no answer") from None
+    names = tuple(
+        part.strip().removeprefix("DNS:")
+        for part in fields.get("Subject Alternative Name", "").split(",")
+        if part.strip()
+    )
+    return Certificate(str(pem), names, not_after.replace(tzinfo=UTC))

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy.hosts import scripts
 from deploy.tasks.setup import sudoers_lines
 from tests.support.debian_host import DebianHost, start_debian_host
 from tests.support.deploy_stack import published
@@ -248,7 +249,7 @@ def test_setup_provisions_a_bare_host_idempotently_and_publish_serves_it(live):
     # `fab status` (as the deploy account) reads the certificate haproxy serves.
     status = fab(host, live.settings, "status")
     assert status.returncode == 0, status.stdout + status.stderr
-    assert f"certificate {PEM}: {SITE_HOST}, {ALIAS}\n" in status.stdout
+    assert f"certificate {PEM} (haproxy on the balancer): {SITE_HOST}, {ALIAS}\n" in status.stdout
     assert re.search(r"^  expires \S+ \S+ UTC, \d{3,} days left$", status.stdout, re.M), (
         status.stdout
     )
@@ -392,6 +393,53 @@ def test_renewal_under_load_swaps_the_certificate_without_a_failed_request(live)
     # Both were served during the run, and a new connection now gets the new one.
     assert seen[old] > 0 and seen[new] > 0, seen
     assert served_serial(live, cafile) == new
+
+
+def install_in_haproxy(host: DebianHost, lineage: str) -> subprocess.CompletedProcess[str]:
+    """What `fab certificate` and the renewal hook run: `lineage`'s certificate, checked, into
+    the running haproxy through its runtime API, and over PEM."""
+    install = scripts.command(
+        "install_pem",
+        lineage=lineage,
+        pem=PEM,
+        socket="/run/haproxy/admin.sock",
+        names=[SITE_HOST, ALIAS],
+    )
+    return host.run(install)
+
+
+def test_check_warns_about_a_certificate_haproxy_serves_with_under_14_days_left(live):
+    cafile = live.root_ca()
+    before = served_serial(live, cafile)
+    # A certificate valid for 3 days (2 whole days left), installed the way a renewal is.
+    short = "/root/short-lived"
+    live.host.path(short).mkdir(exist_ok=True)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-days", "3", "-subj", f"/CN={SITE_HOST}",
+         "-addext", f"subjectAltName=DNS:{SITE_HOST},DNS:{ALIAS}",
+         "-keyout", str(live.host.path(f"{short}/privkey.pem")),
+         "-out", str(live.host.path(f"{short}/fullchain.pem"))],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    installed = install_in_haproxy(live.host, short)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    try:
+        assert served_serial(live, live.host.path(f"{short}/fullchain.pem")) != before
+        check = fab(live.host, live.settings, "check")
+    finally:
+        restored = install_in_haproxy(live.host, f"/etc/letsencrypt/live/{SITE_HOST}")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert served_serial(live, cafile) == before
+
+    # A warning, not a failure: the generated config is fine.
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert (
+        f"ok   certificate {PEM} (haproxy on the balancer): {SITE_HOST}, {ALIAS}\n     expires "
+    ) in check.stdout, check.stdout
+    assert re.search(r" UTC, 2 days left  WARNING: under 14 days left$", check.stdout, re.M), (
+        check.stdout
+    )
 
 
 def test_a_rate_limited_issuance_names_the_domain_and_the_cas_words(live):

@@ -1,7 +1,8 @@
 """The site's certificates: the names each covers, when it expires, and where it is read.
 
-haproxy's are read through its runtime API (what it has loaded, not what its files hold);
-`fab check` also reads the ones on this machine.
+haproxy's are read through its runtime API (what it has loaded, not what its files hold):
+every one it has loaded, so every `crt` of the config it runs. `fab check` also reads the
+ones on this machine.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ RENEWAL_WARNING_DAYS = 14
 
 @dataclass(frozen=True)
 class Certificate:
-    """A certificate: the names it covers and when it expires."""
+    """A certificate: where it was read, the names it covers and when it expires."""
 
     path: str
+    # Who serves it from `path` ("haproxy on the balancer"), or "on this machine".
+    where: str
     names: tuple[str, ...]
     not_after: datetime
 
@@ -38,7 +41,7 @@ class Certificate:
             else ""
         )
         return [
-            f"certificate {self.path}: {', '.join(self.names) or 'no names'}",
+            f"certificate {self.path} ({self.where}): {', '.join(self.names) or 'no names'}",
             f"  expires {self.not_after:%Y-%m-%d %H:%M} UTC, {days} days left{warning}",
         ]
 
@@ -51,7 +54,7 @@ def local_certificate(path: Path) -> Certificate:
                       .value.get_values_for_type(x509.DNSName))  # fmt: skip
     except x509.ExtensionNotFound:
         names = ()
-    return Certificate(str(path), names, leaf.not_valid_after_utc)
+    return Certificate(str(path), "on this machine", names, leaf.not_valid_after_utc)
 
 
 def haproxy_certificate(conn: Connection, balancer: Balancer, pem: PurePosixPath) -> Certificate:
@@ -68,4 +71,12 @@ def haproxy_certificate(conn: Connection, balancer: Balancer, pem: PurePosixPath
         for part in fields.get("Subject Alternative Name", "").split(",")
         if part.strip()
     )
-    return Certificate(str(pem), names, not_after.replace(tzinfo=UTC))
+    return Certificate(str(pem), "haproxy on the balancer", names, not_after.replace(tzinfo=UTC))
+
+
+def haproxy_certificates(conn: Connection, balancer: Balancer) -> list[Certificate]:
+    """Every certificate haproxy has loaded: one per `crt` file of the config it runs."""
+    listed = haproxy.runtime(conn, balancer, "show ssl cert", "haproxy: show ssl cert")
+    # A `# filename` line heads the list; `*<file>` is an update not yet committed to <file>.
+    files = [line for line in listed.splitlines() if line and not line.startswith(("#", "*"))]
+    return [haproxy_certificate(conn, balancer, PurePosixPath(file)) for file in files]

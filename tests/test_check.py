@@ -69,7 +69,7 @@ def test_check_passes_right_after_make_site_with_a_throwaway_certificate(clone):
     )
     # The development settings' balancer (deploy@127.0.0.1:22) is not there: one line says so.
     assert (
-        "ok   certificates haproxy serves on the balancer\n"
+        "ok   certificates served by haproxy on the balancer\n"
         "     skipped: deploy@127.0.0.1:22 is not reachable over SSH ("
     ) in result.stdout, result.stdout
 

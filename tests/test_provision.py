@@ -408,25 +408,32 @@ def install_in_haproxy(host: DebianHost, lineage: str) -> subprocess.CompletedPr
     return host.run(install)
 
 
-def test_check_warns_about_a_certificate_haproxy_serves_with_under_14_days_left(live):
-    cafile = live.root_ca()
-    before = served_serial(live, cafile)
-    # A certificate valid for 3 days (2 whole days left), installed the way a renewal is.
-    short = "/root/short-lived"
-    live.host.path(short).mkdir(exist_ok=True)
+def short_lived_certificate(host: DebianHost, folder: str, days: int) -> Path:
+    """A self-signed certificate for the site's names, valid `days`, written into `folder` on
+    the host as certbot's fullchain.pem and privkey.pem; returns the certificate here."""
+    host.path(folder).mkdir(parents=True, exist_ok=True)
+    certificate = host.path(f"{folder}/fullchain.pem")
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-days", "3", "-subj", f"/CN={SITE_HOST}",
+         "-nodes", "-days", str(days), "-subj", f"/CN={SITE_HOST}",
          "-addext", f"subjectAltName=DNS:{SITE_HOST},DNS:{ALIAS}",
-         "-keyout", str(live.host.path(f"{short}/privkey.pem")),
-         "-out", str(live.host.path(f"{short}/fullchain.pem"))],
+         "-keyout", str(host.path(f"{folder}/privkey.pem")), "-out", str(certificate)],
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
-    installed = install_in_haproxy(live.host, short)
+    return certificate
+
+
+def test_check_and_status_warn_about_a_certificate_haproxy_serves_with_under_14_days_left(live):
+    cafile = live.root_ca()
+    before = served_serial(live, cafile)
+    # Valid for 3 days (2 whole days left), installed the way a renewal is.
+    short = short_lived_certificate(live.host, "/root/short-lived", days=3)
+    installed = install_in_haproxy(live.host, "/root/short-lived")
     assert installed.returncode == 0, installed.stdout + installed.stderr
     try:
-        assert served_serial(live, live.host.path(f"{short}/fullchain.pem")) != before
+        assert served_serial(live, short) != before
         check = fab(live.host, live.settings, "check")
+        status = fab(live.host, live.settings, "status")
     finally:
         restored = install_in_haproxy(live.host, f"/etc/letsencrypt/live/{SITE_HOST}")
     assert restored.returncode == 0, restored.stdout + restored.stderr
@@ -437,9 +444,39 @@ def test_check_warns_about_a_certificate_haproxy_serves_with_under_14_days_left(
     assert (
         f"ok   certificate {PEM} (haproxy on the balancer): {SITE_HOST}, {ALIAS}\n     expires "
     ) in check.stdout, check.stdout
-    assert re.search(r" UTC, 2 days left  WARNING: under 14 days left$", check.stdout, re.M), (
-        check.stdout
+    warning = r" UTC, 2 days left  WARNING: under 14 days left$"
+    assert re.search(r"^     expires \S+ \S+" + warning, check.stdout, re.M), check.stdout
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert f"certificate {PEM} (haproxy on the balancer): {SITE_HOST}, {ALIAS}\n" in status.stdout
+    assert re.search(r"^  expires \S+ \S+" + warning, status.stdout, re.M), status.stdout
+
+
+def test_status_and_check_read_each_certificate_in_the_standalone_role(live):
+    # nginx terminates TLS on each backend: its certificate (NGINX_TLS_CERTIFICATE's default
+    # path, 9 whole days left) is served beside haproxy's.
+    short_lived_certificate(live.host, "/etc/ssl/blog", days=10)
+    settings = live.tmp / "standalone.py"
+    acme = live.pebble.directory_url, live.ports["acme"]
+    write_settings(settings, live.tmp, live.host, live.ports, acme)
+    with settings.open("a") as more:
+        more.write("NGINX_ROLE = 'standalone'\n")
+    status = fab(live.host, settings, "status")
+    check = fab(live.host, settings, "check")
+
+    assert status.returncode == 0, status.stdout + status.stderr
+    days_left = dict(
+        re.findall(r"^certificate (.*)\n  expires \S+ \S+ UTC, (.*)$", status.stdout, re.M)
     )
+    haproxys = f"{PEM} (haproxy on the balancer): {SITE_HOST}, {ALIAS}"
+    nginxs = f"/etc/ssl/blog/fullchain.pem (nginx on web1): {SITE_HOST}, {ALIAS}"
+    assert list(days_left) == [haproxys, nginxs], status.stdout
+    assert re.fullmatch(r"\d{3,} days left", days_left[haproxys]), status.stdout
+    assert days_left[nginxs] == "9 days left  WARNING: under 14 days left", status.stdout
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert (
+        f"ok   certificate /etc/ssl/blog/fullchain.pem (nginx on web1): {SITE_HOST}, {ALIAS}\n"
+        "     expires "
+    ) in check.stdout, check.stdout
 
 
 def test_a_rate_limited_issuance_names_the_domain_and_the_cas_words(live):

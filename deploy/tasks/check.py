@@ -6,10 +6,11 @@ the config names that does not exist here is checked with a throwaway self-signe
 the result says so. A build made with other settings (the development build checked under
 production names) fails, naming the site it was built for.
 
-The certificates haproxy serves are read on the balancer over SSH when it answers within
-REACH_TIMEOUT; one that cannot be reached is one line, not a failure (a workstation often
-cannot reach it). Under 14 days left is a warning, not a failure: it is renewal's problem,
-not the config's, and a check that failed on it would hold back the publish of a post.
+The certificates the site is served with are read over SSH on each host that serves them
+(the balancer; each backend too in the standalone role) when it answers within REACH_TIMEOUT;
+a host that cannot be reached is one line, not a failure (a workstation often cannot reach
+it). Under 14 days left is a warning, not a failure: it is renewal's problem, not the
+config's, and a check that failed on it would hold back the publish of a post.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from deploy.inventory import Inventory
 from deploy.release import certificates
 from deploy.release.backend import test_main_conf
 from plugins import contract
+from plugins.settings.hosts import Backend, Balancer
+from plugins.settings.site import Site
 
 # The first line of every generated file (plugins/serverconfig/nginx.py, `header`).
 GENERATED_FROM = re.compile(r"^# generated from the Pelican settings for (\S+); do not edit$")
@@ -37,13 +40,13 @@ HAPROXY_CERTIFICATE = re.compile(r"(?<= crt )(/\S+)")
 NGINX_CERTIFICATE = re.compile(
     r"(?<=ssl_certificate )(/\S+)(?=;)|(?<=ssl_certificate_key )(/\S+)(?=;)"
 )
-# Seconds to connect, be greeted and log in to the balancer before going on without it.
+# Seconds to connect, be greeted and log in to a host before going on without it.
 REACH_TIMEOUT = 5
 
 
 def check(inventory: Inventory, config: Config) -> list[tuple[str, bool, str]]:
     """(what, passed, output) for each vhost, the haproxy config and each certificate;
-    skipped binaries and an unreachable balancer say so. `config`: how to reach hosts."""
+    skipped binaries and unreachable hosts say so. `config`: how to reach hosts."""
     results = []
     nginx, haproxy = shutil.which("nginx"), shutil.which("haproxy")
     with tempfile.TemporaryDirectory() as tmp:
@@ -101,15 +104,22 @@ def _local_certificates(inventory: Inventory) -> list[tuple[str, bool, str]]:
 
 
 def _served_certificates(inventory: Inventory, config: Config) -> list[tuple[str, bool, str]]:
-    """Days left of each certificate haproxy serves, read on the balancer when it answers."""
-    balancer = inventory.balancer
-    what = "certificates haproxy serves on the balancer"
-    conn = connect(balancer.ssh, config, timeout=REACH_TIMEOUT)
+    """Days left of each certificate the site is served with, read where it is served."""
+    results = []
+    for host in certificates.serving_hosts(inventory.site):
+        results += _served_by(inventory.site, host, config)
+    return results
+
+
+def _served_by(site: Site, host: Balancer | Backend, config: Config) -> list[tuple[str, bool, str]]:
+    """Days left of each certificate `host` serves, when it answers."""
+    what = f"certificates served by {certificates.server(host)}"
+    conn = connect(host.ssh, config, timeout=REACH_TIMEOUT)
     try:
         if (reason := why_unreachable(conn)) is not None:
-            login = f"{balancer.ssh.user}@{balancer.ssh.host}:{balancer.ssh.port}"
+            login = f"{host.ssh.user}@{host.ssh.host}:{host.ssh.port}"
             return [(what, True, f"skipped: {login} is not reachable over SSH ({reason})")]
-        served = certificates.haproxy_certificates(conn, balancer)
+        served = certificates.served(site, host, conn)
     except DeployError as error:
         return [(what, True, f"WARNING: not read: {error}")]
     finally:

@@ -99,11 +99,13 @@ def _fail(error: DeployError) -> Exit:
 
 @task(help={"settings": _settings_help("pelicanconf.py")})
 def check(c: Context, settings: str = "pelicanconf.py") -> None:
-    """Check the last build's nginx vhosts and haproxy config with the local binaries."""
-    # Only reads the build and runs `nginx -t` / `haproxy -c`: the same with --dry.
+    """Check the last build's nginx vhosts and haproxy config with the local binaries, and the
+    days left of the certificates the balancer serves (when it can be reached)."""
+    # Only reads the build, runs `nginx -t` / `haproxy -c` and reads the balancer's
+    # certificates: the same with --dry.
     refuse_hosts(c)
     failed = False
-    for what, passed, output in run_checks(_inventory(settings)):
+    for what, passed, output in run_checks(_inventory(settings), host_config(c)):
         print(f"{'ok  ' if passed else 'FAIL'} {what}" + (f"\n     {output}" if output else ""))
         failed = failed or not passed
     if failed:

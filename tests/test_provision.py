@@ -24,10 +24,12 @@ from pathlib import Path
 
 import pytest
 
+from deploy.hosts import scripts
 from deploy.tasks.setup import sudoers_lines
 from tests.support.debian_host import DebianHost, start_debian_host
 from tests.support.deploy_stack import published
 from tests.support.pebble import Pebble, start_pebble
+from tests.support.rate_limited_ca import DETAIL, RATE_LIMITED, start_rate_limited_ca
 from tests.support.servers import free_port
 from tests.support.site import REPO, TEST_STATS_ENV
 
@@ -247,7 +249,7 @@ def test_setup_provisions_a_bare_host_idempotently_and_publish_serves_it(live):
     # `fab status` (as the deploy account) reads the certificate haproxy serves.
     status = fab(host, live.settings, "status")
     assert status.returncode == 0, status.stdout + status.stderr
-    assert f"certificate {PEM}: {SITE_HOST}, {ALIAS}\n" in status.stdout
+    assert f"certificate {PEM} (haproxy on the balancer): {SITE_HOST}, {ALIAS}\n" in status.stdout
     assert re.search(r"^  expires \S+ \S+ UTC, \d{3,} days left$", status.stdout, re.M), (
         status.stdout
     )
@@ -391,6 +393,117 @@ def test_renewal_under_load_swaps_the_certificate_without_a_failed_request(live)
     # Both were served during the run, and a new connection now gets the new one.
     assert seen[old] > 0 and seen[new] > 0, seen
     assert served_serial(live, cafile) == new
+
+
+def install_in_haproxy(host: DebianHost, lineage: str) -> subprocess.CompletedProcess[str]:
+    """What `fab certificate` and the renewal hook run: `lineage`'s certificate, checked, into
+    the running haproxy through its runtime API, and over PEM."""
+    install = scripts.command(
+        "install_pem",
+        lineage=lineage,
+        pem=PEM,
+        socket="/run/haproxy/admin.sock",
+        names=[SITE_HOST, ALIAS],
+    )
+    return host.run(install)
+
+
+def short_lived_certificate(host: DebianHost, folder: str, days: int) -> Path:
+    """A self-signed certificate for the site's names, valid `days`, written into `folder` on
+    the host as certbot's fullchain.pem and privkey.pem; returns the certificate here."""
+    host.path(folder).mkdir(parents=True, exist_ok=True)
+    certificate = host.path(f"{folder}/fullchain.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-days", str(days), "-subj", f"/CN={SITE_HOST}",
+         "-addext", f"subjectAltName=DNS:{SITE_HOST},DNS:{ALIAS}",
+         "-keyout", str(host.path(f"{folder}/privkey.pem")), "-out", str(certificate)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return certificate
+
+
+def test_check_and_status_warn_about_a_certificate_haproxy_serves_with_under_14_days_left(live):
+    cafile = live.root_ca()
+    before = served_serial(live, cafile)
+    # Valid for 3 days (2 whole days left), installed the way a renewal is.
+    short = short_lived_certificate(live.host, "/root/short-lived", days=3)
+    installed = install_in_haproxy(live.host, "/root/short-lived")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    try:
+        assert served_serial(live, short) != before
+        check = fab(live.host, live.settings, "check")
+        status = fab(live.host, live.settings, "status")
+    finally:
+        restored = install_in_haproxy(live.host, f"/etc/letsencrypt/live/{SITE_HOST}")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert served_serial(live, cafile) == before
+
+    # A warning, not a failure: the generated config is fine.
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert (
+        f"ok   certificate {PEM} (haproxy on the balancer): {SITE_HOST}, {ALIAS}\n     expires "
+    ) in check.stdout, check.stdout
+    warning = r" UTC, 2 days left  WARNING: under 14 days left$"
+    assert re.search(r"^     expires \S+ \S+" + warning, check.stdout, re.M), check.stdout
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert f"certificate {PEM} (haproxy on the balancer): {SITE_HOST}, {ALIAS}\n" in status.stdout
+    assert re.search(r"^  expires \S+ \S+" + warning, status.stdout, re.M), status.stdout
+
+
+def test_status_and_check_read_each_certificate_in_the_standalone_role(live):
+    # nginx terminates TLS on each backend: its certificate (NGINX_TLS_CERTIFICATE's default
+    # path, 9 whole days left) is served beside haproxy's.
+    short_lived_certificate(live.host, "/etc/ssl/blog", days=10)
+    settings = live.tmp / "standalone.py"
+    acme = live.pebble.directory_url, live.ports["acme"]
+    write_settings(settings, live.tmp, live.host, live.ports, acme)
+    with settings.open("a") as more:
+        more.write("NGINX_ROLE = 'standalone'\n")
+    status = fab(live.host, settings, "status")
+    check = fab(live.host, settings, "check")
+
+    assert status.returncode == 0, status.stdout + status.stderr
+    days_left = dict(
+        re.findall(r"^certificate (.*)\n  expires \S+ \S+ UTC, (.*)$", status.stdout, re.M)
+    )
+    haproxys = f"{PEM} (haproxy on the balancer): {SITE_HOST}, {ALIAS}"
+    nginxs = f"/etc/ssl/blog/fullchain.pem (nginx on web1): {SITE_HOST}, {ALIAS}"
+    assert list(days_left) == [haproxys, nginxs], status.stdout
+    assert re.fullmatch(r"\d{3,} days left", days_left[haproxys]), status.stdout
+    assert days_left[nginxs] == "9 days left  WARNING: under 14 days left", status.stdout
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert (
+        f"ok   certificate /etc/ssl/blog/fullchain.pem (nginx on web1): {SITE_HOST}, {ALIAS}\n"
+        "     expires "
+    ) in check.stdout, check.stdout
+
+
+def test_a_rate_limited_issuance_names_the_domain_and_the_cas_words(live):
+    cafile = live.root_ca()
+    pem = live.host.path(PEM)
+    before, serial = pem.read_bytes(), served_serial(live, cafile)
+    ca = start_rate_limited_ca(live.pebble)
+    # Its own settings file: the later tests keep pebble's directory.
+    settings = live.tmp / "rate-limited.py"
+    write_settings(
+        settings, live.tmp, live.host, live.ports, (ca.directory_url, live.ports["acme"])
+    )
+    try:
+        limited = fab(live.host, settings, "certificate", "--renew")
+    finally:
+        ca.stop()
+    assert limited.returncode == 1, limited.stdout + limited.stderr
+    assert ca.refused == 1
+    error = limited.stderr.strip().splitlines()[-1]
+    assert error.startswith(
+        f"error: balancer: certificate for {SITE_HOST}, {ALIAS} failed: certbot (exit 1) at "
+        f"{ca.directory_url}: "
+    ), error
+    # The CA's own words (Debian 12's certbot says only "AttributeError: can't set attribute").
+    assert RATE_LIMITED in error and DETAIL in error, error
+    assert pem.read_bytes() == before
+    assert served_serial(live, cafile) == serial
 
 
 def test_a_failed_issuance_names_the_domain_and_keeps_the_old_certificate(live):

@@ -12,7 +12,7 @@ from fabric import Config, Connection
 from deploy.errors import DeployError
 from deploy.hosts.ssh import connect
 from deploy.inventory import Inventory
-from plugins.settings.hosts import Backend
+from plugins.settings.hosts import Backend, Balancer
 
 T = TypeVar("T")
 
@@ -31,6 +31,10 @@ class Hosts:
         # Connections open lazily, on their first command.
         backends = {b.name: connect(b.ssh, config) for b in inventory.backends}
         return cls(inventory, config, backends, connect(inventory.balancer.ssh, config))
+
+    def connection(self, host: Backend | Balancer) -> Connection:
+        """The connection to `host`."""
+        return self.balancer if isinstance(host, Balancer) else self.backends[host.name]
 
     def close(self) -> None:
         for conn in [*self.backends.values(), self.balancer]:

@@ -26,15 +26,33 @@ _shells: weakref.WeakKeyDictionary[Transport, RemoteShell] = weakref.WeakKeyDict
 _shells_lock = threading.Lock()
 
 
-def connect(target: SshTarget, config: Config) -> Connection:
-    """A Connection to `target` that carries `fab`'s -i identity and -S ssh_config."""
+def connect(target: SshTarget, config: Config, timeout: int | None = None) -> Connection:
+    """A Connection to `target` that carries `fab`'s -i identity and -S ssh_config.
+
+    `timeout`: give up after that many seconds at each of connecting, the server's greeting
+    and the login (a check that goes on without a host it cannot reach); by default
+    CONNECT_TIMEOUT to connect, then paramiko's own longer waits.
+    """
+    if timeout is not None:
+        config = config.clone()
+        config.connect_kwargs["banner_timeout"] = timeout
+        config.connect_kwargs["auth_timeout"] = timeout
     return Connection(
         target.host,
         user=target.user,
         port=target.port,
         config=config,
-        connect_timeout=CONNECT_TIMEOUT,
+        connect_timeout=timeout or CONNECT_TIMEOUT,
     )
+
+
+def why_unreachable(conn: Connection) -> str | None:
+    """Connect now: None, or why the host cannot be reached."""
+    try:
+        _open(conn)
+    except Exception as error:  # paramiko and socket errors all mean "the host is unreachable"
+        return str(error) or type(error).__name__
+    return None
 
 
 def ssh_command(target: SshTarget, config: Config) -> str:

@@ -8,10 +8,8 @@ import shlex
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
-from cryptography import x509
 from fabric import Connection
 
 from deploy.errors import DeployError
@@ -79,59 +77,6 @@ def _parse(text: str) -> list[ServerState]:
             )
         )
     return found
-
-
-# ACME certificates renew 30 days before they expire: fewer days left means renewal fails.
-RENEWAL_WARNING_DAYS = 14
-
-
-@dataclass(frozen=True)
-class Certificate:
-    """A certificate: the names it covers and when it expires."""
-
-    path: str
-    names: tuple[str, ...]
-    not_after: datetime
-
-    def report(self, now: datetime | None = None) -> list[str]:
-        """Two lines: its names, then its expiry and days left (a warning under 14)."""
-        days = (self.not_after - (now or datetime.now(UTC))).days
-        warning = (
-            f"  WARNING: under {RENEWAL_WARNING_DAYS} days left"
-            if days < RENEWAL_WARNING_DAYS
-            else ""
-        )
-        return [
-            f"certificate {self.path}: {', '.join(self.names) or 'no names'}",
-            f"  expires {self.not_after:%Y-%m-%d %H:%M} UTC, {days} days left{warning}",
-        ]
-
-
-def pem_certificate(path: Path) -> Certificate:
-    """The first certificate of a PEM file on this machine (the leaf, in haproxy's order)."""
-    leaf = x509.load_pem_x509_certificate(path.read_bytes())
-    try:
-        names = tuple(leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-                      .value.get_values_for_type(x509.DNSName))  # fmt: skip
-    except x509.ExtensionNotFound:
-        names = ()
-    return Certificate(str(path), names, leaf.not_valid_after_utc)
-
-
-def certificate(conn: Connection, balancer: Balancer, pem: PurePosixPath) -> Certificate:
-    """What haproxy has loaded from `pem` (`show ssl cert`), not what the file holds."""
-    text = runtime(conn, balancer, f"show ssl cert {pem}", "haproxy: show ssl cert")
-    fields = dict(line.partition(": ")[::2] for line in text.splitlines())
-    try:
-        not_after = datetime.strptime(fields["notAfter"], "%b %d %H:%M:%S %Y %Z")
-    except (KeyError, ValueError):
-        raise DeployError(HOST, "haproxy: show ssl cert", text.strip() or "no answer") from None
-    names = tuple(
-        part.strip().removeprefix("DNS:")
-        for part in fields.get("Subject Alternative Name", "").split(",")
-        if part.strip()
-    )
-    return Certificate(str(pem), names, not_after.replace(tzinfo=UTC))
 
 
 def _sessions(stat_csv: str) -> dict[tuple[str, str], int]:

@@ -10,13 +10,15 @@ ACME CA, through Debian's certbot on the balancer, and its renewal.
 3. install_pem.sh for the current certificate: so a first issuance replaces the bootstrap
    self-signed one, and a rerun after a failed hook completes it.
 
-A failure (challenge unreachable, CA down, rate limited) raises naming the domains, the CA
-and certbot's own error lines; the certificate haproxy serves and HAPROXY_TLS_PEM are left
-as they were.
+A failure (challenge unreachable, CA down, rate limited) raises naming the domains, the CA,
+the CA's own answer (certbot.sh finds it in certbot's log: Debian 12's certbot does not show
+it) and certbot's own error lines; the certificate haproxy serves and HAPROXY_TLS_PEM are
+left as they were.
 """
 
 from __future__ import annotations
 
+import json
 import shlex
 
 from fabric import Config, Connection
@@ -111,13 +113,29 @@ def _certbot(acme: Acme, names: tuple[str, ...], conn: Connection, sudo: bool, r
     result = as_root(conn, HOST, "certificate: certbot", command, sudo)
     printed = scripts.output("certbot", result.stdout)
     if result.exited != 0:
-        said = " | ".join(printed.every("error")) or describe(result)
+        said = " | ".join(_ca_answer(printed) + list(printed.every("error"))) or describe(result)
         raise DeployError(
             HOST,
             f"certificate for {', '.join(names)}",
             f"certbot (exit {result.exited}) at {acme.directory_url}: {said}",
         )
     return printed.get("changed") == "yes"
+
+
+def _ca_answer(printed: scripts.Output) -> list[str]:
+    """The CA's own error, from certbot.sh's `ca_answer=` line, unless certbot said it already."""
+    answer = printed.get("ca_answer")
+    if answer is None:
+        return []
+    status, _, body = answer.partition(" ")
+    try:
+        problem = json.loads(body)
+        kind, detail = problem["type"], problem.get("detail", "")
+    except (ValueError, TypeError, KeyError):
+        return [f"the CA answered HTTP {status}: {body.strip()}"]
+    if any(kind in line for line in printed.every("error")):
+        return []
+    return [f"the CA answered HTTP {status}: {kind}: {detail}"]
 
 
 def _check(result: Result, printed: scripts.Output, step: str) -> None:

@@ -1,9 +1,16 @@
-"""`fab check`: the generated config against the real nginx and haproxy on this machine.
+"""`fab check`: the generated config against the real nginx and haproxy on this machine, and
+the days left of the certificates it serves with.
 
 A workstation has no certificate where the balancer keeps the real one: a certificate path
 the config names that does not exist here is checked with a throwaway self-signed one, and
 the result says so. A build made with other settings (the development build checked under
 production names) fails, naming the site it was built for.
+
+The certificates the site is served with are read over SSH on each host that serves them
+(the balancer; each backend too in the standalone role) when it answers within REACH_TIMEOUT;
+a host that cannot be reached is one line, not a failure (a workstation often cannot reach
+it). Under 14 days left is a warning, not a failure: it is renewal's problem, not the
+config's, and a check that failed on it would hold back the publish of a post.
 """
 
 from __future__ import annotations
@@ -15,10 +22,16 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from fabric import Config
+
+from deploy.errors import DeployError
+from deploy.hosts.ssh import connect, why_unreachable
 from deploy.inventory import Inventory
+from deploy.release import certificates
 from deploy.release.backend import test_main_conf
-from deploy.release.haproxy import pem_certificate
 from plugins import contract
+from plugins.settings.hosts import Backend, Balancer
+from plugins.settings.site import Site
 
 # The first line of every generated file (plugins/serverconfig/nginx.py, `header`).
 GENERATED_FROM = re.compile(r"^# generated from the Pelican settings for (\S+); do not edit$")
@@ -27,10 +40,13 @@ HAPROXY_CERTIFICATE = re.compile(r"(?<= crt )(/\S+)")
 NGINX_CERTIFICATE = re.compile(
     r"(?<=ssl_certificate )(/\S+)(?=;)|(?<=ssl_certificate_key )(/\S+)(?=;)"
 )
+# Seconds to connect, be greeted and log in to a host before going on without it.
+REACH_TIMEOUT = 5
 
 
-def check(inventory: Inventory) -> list[tuple[str, bool, str]]:
-    """(what, passed, output) for each vhost and the haproxy config; skipped binaries say so."""
+def check(inventory: Inventory, config: Config) -> list[tuple[str, bool, str]]:
+    """(what, passed, output) for each vhost, the haproxy config and each certificate;
+    skipped binaries and unreachable hosts say so. `config`: how to reach hosts."""
     results = []
     nginx, haproxy = shutil.which("nginx"), shutil.which("haproxy")
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,29 +83,54 @@ def check(inventory: Inventory) -> list[tuple[str, bool, str]]:
             checked = work / Path(contract.HAPROXY_CONFIG).name
             checked.write_text(text, encoding="utf-8")
             results.append((what, *_run([haproxy, "-c", "-f", str(checked)], notes)))
-    return results + _certificates(inventory)
+    return results + _local_certificates(inventory) + _served_certificates(inventory, config)
 
 
-def _certificates(inventory: Inventory) -> list[tuple[str, bool, str]]:
-    """Days left of each certificate the config names that is on this machine (a warning
-    under 14); one that lives on the balancer is read there by `fab status`."""
+def _local_certificates(inventory: Inventory) -> list[tuple[str, bool, str]]:
+    """Days left of each certificate the config names that is on this machine."""
     site = inventory.site
     paths = [site.haproxy.pem]
     if site.nginx.role == "standalone":
         paths.append(site.nginx.tls.certificate)
     results = []
     for path in dict.fromkeys(paths):
-        what = f"certificate {path}"
         if not Path(path).is_file():
-            results.append((what, True, "not on this machine: `fab status` reads it on the host"))
             continue
         try:
-            lines = pem_certificate(Path(path)).report()
+            results.append(_reported(certificates.local_certificate(Path(path))))
         except (OSError, ValueError) as error:
-            results.append((what, False, f"unreadable: {error}"))
-            continue
-        results.append((what, True, "\n     ".join(line.strip() for line in lines[1:])))
+            results.append((f"certificate {path}", False, f"unreadable: {error}"))
     return results
+
+
+def _served_certificates(inventory: Inventory, config: Config) -> list[tuple[str, bool, str]]:
+    """Days left of each certificate the site is served with, read where it is served."""
+    results = []
+    for host in certificates.serving_hosts(inventory.site):
+        results += _served_by(inventory.site, host, config)
+    return results
+
+
+def _served_by(site: Site, host: Balancer | Backend, config: Config) -> list[tuple[str, bool, str]]:
+    """Days left of each certificate `host` serves, when it answers."""
+    what = f"certificates served by {certificates.server(host)}"
+    conn = connect(host.ssh, config, timeout=REACH_TIMEOUT)
+    try:
+        if (reason := why_unreachable(conn)) is not None:
+            login = f"{host.ssh.user}@{host.ssh.host}:{host.ssh.port}"
+            return [(what, True, f"skipped: {login} is not reachable over SSH ({reason})")]
+        served = certificates.served(site, host, conn)
+    except DeployError as error:
+        return [(what, True, f"WARNING: not read: {error}")]
+    finally:
+        conn.close()
+    return [_reported(certificate) for certificate in served]
+
+
+def _reported(certificate: certificates.Certificate) -> tuple[str, bool, str]:
+    """A certificate as a passed check: its names, then its days left (a warning under 14)."""
+    names, expiry = certificate.report()
+    return names, True, expiry.strip()
 
 
 def _not_built_for(inventory: Inventory, path: Path) -> str | None:

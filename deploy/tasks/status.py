@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-
 from fabric import Connection
 
 from deploy.hosts.fleet import Hosts
 from deploy.release import backend as remote
-from deploy.release import haproxy
+from deploy.release import certificates, haproxy
 from plugins.settings.hosts import Backend
 
 
 def status(hosts: Hosts) -> str:
-    """A plain-text report, one block per backend, the certificate haproxy serves, then its
-    server states."""
+    """A plain-text report, one block per backend, every certificate the site is served with
+    (haproxy's; in the standalone role also each backend's nginx's), then haproxy's server
+    states."""
 
     def one(backend: Backend, conn: Connection) -> str:
         state = remote.read_state(conn, backend)
@@ -28,10 +27,10 @@ def status(hosts: Hosts) -> str:
         )
 
     lines = list(hosts.each_backend(one).values())
-    cert = haproxy.certificate(
-        hosts.balancer, hosts.inventory.balancer, PurePosixPath(hosts.inventory.site.haproxy.pem)
-    )
-    lines += cert.report()
+    site = hosts.inventory.site
+    for host in certificates.serving_hosts(site):
+        for certificate in certificates.served(site, host, hosts.connection(host)):
+            lines += certificate.report()
     lines.append("haproxy servers:")
     for row in haproxy.servers(hosts.balancer, hosts.inventory.balancer):
         lines.append(

@@ -5,9 +5,9 @@
   no AAAA; `answer_for(host, address)` overrides one name (a challenge that cannot be
   reached), `clear(host)` removes the override;
 - pebble serves its ACME API over HTTPS on 127.0.0.1 with a certificate for `localhost`
-  (`api_cert`: what certbot must trust), validates HTTP-01 on `http_port` (haproxy's port
-  80 in the tests), never sleeps, never rejects a nonce and never reuses an authorization
-  (so a challenge is really asked for every order);
+  (`api_cert`: what certbot must trust; `api_key`: its key), validates HTTP-01 on
+  `http_port` (haproxy's port 80 in the tests), never sleeps, never rejects a nonce and
+  never reuses an authorization (so a challenge is really asked for every order);
 - `root()` is the root certificate pebble issues under (new on every start).
 """
 
@@ -34,6 +34,7 @@ class Pebble:
     management_port: int
     dns_management_port: int
     api_cert: Path
+    api_key: Path
     pebble: Process
     dns: Process
 
@@ -122,4 +123,4 @@ def start_pebble(directory: Path, answer: str, http_port: int) -> Pebble:
     except BaseException:
         stop(dns)
         raise
-    return Pebble(api, management, dns_management, cert, pebble, dns)
+    return Pebble(api, management, dns_management, cert, key, pebble, dns)

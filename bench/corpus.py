@@ -2,11 +2,13 @@
 
 `write_corpus(content, count)` writes the same `count` reStructuredText posts on every run (one
 seed): headings, lists, code blocks, inline literals, links and links to earlier posts.
+`post_url(path)` is where Pelican puts a post's page.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 WORDS = [
@@ -164,3 +166,14 @@ def write_corpus(content: Path, count: int) -> list[Path]:
         slugs.append(slug)
         paths.append(path)
     return paths
+
+
+def post_url(path: Path) -> str:
+    """ARTICLE_URL (pelicanconf.py) of a post with a `:date:` and a `:slug:`, generated or
+    not: {year}/{month}/{day}/{slug}/."""
+    text = path.read_text(encoding="utf-8")
+    date = re.search(r"^:date: (\d{4})-(\d{2})-(\d{2})", text, re.M)
+    slug = re.search(r"^:slug: (\S+)", text, re.M)
+    if not (date and slug):
+        raise ValueError(f"{path}: no ':date: YYYY-MM-DD' or no ':slug:' line")
+    return f"{date[1]}/{date[2]}/{date[3]}/{slug[1]}/"

@@ -4,6 +4,7 @@ its one line in the tab and the terminal, and Ctrl-C stops the server."""
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -105,6 +106,11 @@ def test_a_saved_post_reloads_the_tab_and_a_broken_one_shows_its_line(
 
     _edit(project / POST, "\n.. ", "\nA line saved while fab serve runs.\n\n.. ")
     _shows(page, "A line saved while fab serve runs.")
+    # The first rebuild of the process is incremental too: one source parsed, pages kept.
+    server.wait_for_output("Build 2: done in")
+    rebuilt = re.search(r"Build 2: done in \S+ s: 1 sources parsed, .* (\d+) unchanged, ",
+                        server.output())  # fmt: skip
+    assert rebuilt and int(rebuilt[1]) > 0, server.output()
 
     _edit(project / POST, ":date: 2013-07-19", ":date: 2024-13-45")
     page.wait_for_selector(f"#{PROBLEMS_ID}")

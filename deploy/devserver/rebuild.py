@@ -17,6 +17,8 @@ from pelican import Pelican, signals
 from pelican.log import LimitFilter
 from pelican.settings import read_settings
 
+from plugins.fastbuild import Summary, last_build
+
 log = logging.getLogger(__name__)
 
 
@@ -70,6 +72,10 @@ class Rebuilder:
         if self._pelican is None:
             return Path("output").resolve()
         return Path(self._pelican.settings["OUTPUT_PATH"])
+
+    def summary(self) -> Summary | None:
+        """What the last build read and wrote (None: it did not finish)."""
+        return last_build()
 
     def settings_changed(self) -> None:
         """Read the settings again (and start the plugins again) on the next build."""

@@ -95,4 +95,6 @@ def _build(rebuilder: Rebuilder, status: BuildStatus, say: Callable[[str], None]
         count = f"{len(problems)} problem" + ("s" if len(problems) > 1 else "")
         say(f"Build {outcome.generation}: {count} (shown in the browser too): {problems[0]}")
     else:
-        say(f"Build {outcome.generation}: done in {took:.2f} s")
+        summary = rebuilder.summary()
+        done = f": {summary}" if summary else ""
+        say(f"Build {outcome.generation}: done in {took:.2f} s{done}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from .fastbuild import register
+from .fastbuild import last_build, register
+from .session import Summary
 
-__all__ = ["register"]
+__all__ = ["Summary", "last_build", "register"]

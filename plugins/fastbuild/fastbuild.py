@@ -1,6 +1,6 @@
 """Signal wiring for the fastbuild plugin (settings: BUILD_* in plugins/settings/build.py).
 
-get_generators: start the build's session (state, fingerprints), once per run;
+get_generators, generator_init: start the build's session (state, fingerprints), once per run;
 article_generator_pretaxonomy, page_generator_finalized: a reproducible order (order.py);
 readers_init: read reStructuredText with FastRstReader (parallel, docutils set up once);
 all_generators_finalized: remember the context (static files are kept, not removed);
@@ -21,17 +21,28 @@ from plugins.settings.errors import stops_build
 
 from . import order
 from .reading import FastRstReader
-from .session import Session
+from .session import Session, Summary
 from .writer import IncrementalWriter
 
 _current: list[Session] = []
+_last: list[Summary] = []
+
+
+def start(pelican: Pelican) -> None:
+    """A new run: no session yet (an earlier run that failed left its own behind)."""
+    del pelican
+    progress.start()
+    _current.clear()
+    _last.clear()
 
 
 @stops_build
-def start(pelican: Pelican) -> None:
-    """A new run: a new session (an earlier run that failed left its own behind)."""
-    progress.start()
-    _current[:] = [Session(pelican.settings)]
+def begin(generator: Any) -> None:
+    """The run's session, at its first generator: Pelican's readers have then adjusted the
+    settings they normalise in place (MARKDOWN), so every run of one process (`fab serve`)
+    takes the site fingerprint from the same settings."""
+    if not _current:
+        _current.append(Session(generator.settings))
 
 
 def use_fast_reader(readers: Readers) -> None:
@@ -61,12 +72,18 @@ def finalized(pelican: Pelican) -> None:
     """Remove what no longer belongs to the site and save the state."""
     del pelican
     if _current:
-        _current.pop().finish()
+        _last[:] = [_current.pop().finish()]
+
+
+def last_build() -> Summary | None:
+    """What the last build of this process read and wrote (None: none finished)."""
+    return _last[0] if _last else None
 
 
 def register() -> None:
     """Connect the plugin's receivers."""
     signals.get_generators.connect(start)
+    signals.generator_init.connect(begin)
     signals.readers_init.connect(use_fast_reader)
     signals.article_generator_pretaxonomy.connect(order.articles)
     signals.page_generator_finalized.connect(order.pages)

@@ -7,6 +7,7 @@ import os
 import shutil
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,23 @@ from .fingerprint import Digests, site_fingerprint
 from .reading import FastRstReader, Reads
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What one build read and wrote."""
+
+    parsed: int
+    parsed_before: int
+    written: int
+    unchanged: int
+    removed: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.parsed} sources parsed, {self.parsed_before} unchanged; {self.written} files"
+            f" written, {self.unchanged} unchanged, {self.removed} removed"
+        )
 
 
 class Session:
@@ -95,8 +113,8 @@ class Session:
             self.raw.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, self.raw / fingerprint)
 
-    def finish(self) -> None:
-        """Remove what no longer belongs to the site; save the state."""
+    def finish(self) -> Summary:
+        """Remove what no longer belongs to the site; save the state; what the build did."""
         removed = 0
         if not cleanup.contains(self.output, Path(self.settings["PATH"])):
             static = self.context.get("staticfiles", []) if self.context else []
@@ -108,13 +126,12 @@ class Session:
             state.save(self.state_file, self.state)
             if self.raw.is_dir():
                 cleanup.prune_raw(self.raw, {w.fingerprint for w in self.state.written.values()})
-        log.info(
-            "fastbuild: %s sources parsed, %s unchanged; %s files written, %s unchanged,"
-            " %s removed in %.1f s",
+        summary = Summary(
             self.reads.parsed_now,
             len(self.reads.fresh) - self.reads.parsed_now,
             self.written,
             self.unchanged_count,
             removed,
-            time.perf_counter() - self.started,
         )
+        log.info("fastbuild: %s in %.1f s", summary, time.perf_counter() - self.started)
+        return summary

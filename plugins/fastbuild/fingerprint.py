@@ -35,12 +35,13 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def _sha(*parts: bytes | str) -> bytes:
-    hasher = hashlib.sha256()
+    # One update of the joined, length-prefixed parts: a build takes ~60,000 digests, and
+    # two updates per part cost more than the hashing.
+    chunks = []
     for part in parts:
         data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
-        hasher.update(len(data).to_bytes(8, "little"))
-        hasher.update(data)
-    return hasher.digest()
+        chunks += (len(data).to_bytes(8, "little"), data)
+    return hashlib.sha256(b"".join(chunks)).digest()
 
 
 def stable_repr(value: Any) -> str:

@@ -4,6 +4,7 @@ its one line in the tab and the terminal, and Ctrl-C stops the server."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -132,3 +133,37 @@ def test_ctrl_c_stops_the_server(server: DevServer) -> None:
     server.process.send_signal(signal.SIGINT)
     assert server.process.wait(timeout=20) == 0, server.output()
     assert server.output().rstrip().endswith("Stopped.")
+
+
+# Three builds in one process, as `fab serve` runs them, each after an edit.
+REBUILD_THREE_TIMES = """
+import sys
+from pathlib import Path
+from pelican.contents import Content
+from deploy.devserver.rebuild import Rebuilder
+
+rebuilder = Rebuilder(Path("pelicanconf.py"))
+post = Path(sys.argv[1])
+for number in range(3):
+    post.write_text(post.read_text(encoding="utf-8") + f"\\nEdit {number}.\\n", encoding="utf-8")
+    assert rebuilder.build() == ()
+    print("cached:", len(vars(Content)["get_content"].cache))
+"""
+
+
+def test_rebuilds_do_not_keep_the_posts_of_earlier_builds(project: Path) -> None:
+    """Pelican memoises Content.get_content class-wide, keyed by the post: unless emptied,
+    every rebuild's posts stay in memory for the life of `fab serve`."""
+    result = subprocess.run(
+        [sys.executable, "-c", REBUILD_THREE_TIMES, POST],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(project)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    sizes = [int(line.split()[1]) for line in result.stdout.splitlines() if "cached:" in line]
+    # The first build renders every post; later ones only what changed, never more.
+    assert len(sizes) == 3 and sizes[0] > 0 and max(sizes) == sizes[0], sizes

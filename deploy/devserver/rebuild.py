@@ -14,8 +14,10 @@ from typing import Any
 
 import jinja2
 from pelican import Pelican, signals
+from pelican.contents import Content
 from pelican.log import LimitFilter
 from pelican.settings import read_settings
+from pelican.utils import memoized
 
 from plugins.fastbuild import Summary, last_build
 
@@ -43,6 +45,16 @@ _COMPILED = _MemoryBytecodeCache()
 def _share_compiled_templates(generator: Any) -> None:
     """Give each generator's new Jinja environment the process's compiled templates."""
     generator.env.bytecode_cache = _COMPILED
+
+
+def _forget_memoized_contents() -> None:
+    """Empty Pelican's class-wide caches of Content.get_content and get_summary: keyed by
+    the post, they keep every build's posts alive for the life of the process (about
+    10 MiB more per rebuild at 1,000 posts)."""
+    for name in ("get_content", "get_summary"):
+        cached = vars(Content)[name]
+        if isinstance(cached, memoized):
+            cached.cache.clear()
 
 
 class _Problems(logging.Handler):
@@ -87,6 +99,7 @@ class Rebuilder:
         # broken post must be reported on every build.
         LimitFilter._raised_messages.clear()
         LimitFilter._group_count.clear()
+        _forget_memoized_contents()
         problems = _Problems()
         root = logging.getLogger()
         root.addHandler(problems)

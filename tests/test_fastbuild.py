@@ -15,6 +15,7 @@ import pytest
 import pelicanconf
 from tests.support.corpus import make_corpus, random_edits
 from tests.support.site import build_site
+from tests.support.trees import differences, tree
 
 # The build's own list, so that the serial build differs from it in fastbuild alone.
 OUR_PLUGINS = list(pelicanconf.PLUGINS)
@@ -22,27 +23,6 @@ OUR_PLUGINS = list(pelicanconf.PLUGINS)
 
 # Pelican's log handler wraps at the terminal's width: one message, one line.
 WIDE_LOG = {"COLUMNS": "400"}
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    """Every file under `root` by relative path, with its bytes."""
-    return {
-        path.relative_to(root).as_posix(): path.read_bytes()
-        for path in sorted(root.rglob("*"))
-        if path.is_file()
-    }
-
-
-def differences(expected: dict[str, bytes], actual: dict[str, bytes]) -> list[str]:
-    """What differs between two trees, one line each."""
-    lines = [f"missing {name}" for name in sorted(expected.keys() - actual.keys())]
-    lines += [f"extra {name}" for name in sorted(actual.keys() - expected.keys())]
-    lines += [
-        f"differs {name}"
-        for name in sorted(expected.keys() & actual.keys())
-        if expected[name] != actual[name]
-    ]
-    return lines
 
 
 def test_parallel_reading_gives_the_bytes_of_pelicans_own_reader(tmp_path: Path) -> None:

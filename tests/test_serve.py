@@ -5,6 +5,7 @@ its one line in the tab and the terminal, and Ctrl-C stops the server."""
 from __future__ import annotations
 
 import os
+import random
 import re
 import signal
 import subprocess
@@ -19,7 +20,7 @@ from playwright.sync_api import Page, sync_playwright
 from deploy.devserver.server import PROBLEMS_ID, RELOAD_SCRIPT
 from tests.support.browser import launch_chromium
 from tests.support.servers import free_port
-from tests.support.site import copy_project
+from tests.support.site import REPO, copy_project
 
 FAB = Path(sys.executable).parent / "fab"
 POST = "content/2013-07-19-haproxy-stats.rst"
@@ -167,3 +168,20 @@ def test_rebuilds_do_not_keep_the_posts_of_earlier_builds(project: Path) -> None
     sizes = [int(line.split()[1]) for line in result.stdout.splitlines() if "cached:" in line]
     # The first build renders every post; later ones only what changed, never more.
     assert len(sizes) == 3 and sizes[0] > 0 and max(sizes) == sizes[0], sizes
+
+
+def test_rebuilds_after_saves_equal_clean_builds(tmp_path: Path) -> None:
+    """Body edits rebuilt in memory, and the edits that take a whole build, each against a
+    clean build of the same files (tests/support/body_edits.py)."""
+    seed = random.randrange(1 << 30)
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.support.body_edits", str(tmp_path), str(seed)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, f"seed {seed}:\n{result.stdout}\n{result.stderr[-3000:]}"
+    built = [line.rpartition(": ")[2] for line in result.stdout.splitlines()]
+    assert built.count("in memory") >= 4 and "whole" in built, result.stdout

@@ -9,17 +9,23 @@ checks each template's source, so an edited template is compiled again).
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from pelican import Pelican, signals
-from pelican.contents import Content
 from pelican.log import LimitFilter
 from pelican.settings import read_settings
-from pelican.utils import memoized
 
-from plugins.fastbuild import Summary, last_build
+from plugins.fastbuild import (
+    Summary,
+    forget_last_build,
+    forget_memoized_contents,
+    keep_builds_in_memory,
+    last_build,
+    rebuild_bodies,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +53,6 @@ def _share_compiled_templates(generator: Any) -> None:
     generator.env.bytecode_cache = _COMPILED
 
 
-def _forget_memoized_contents() -> None:
-    """Empty Pelican's class-wide caches of Content.get_content and get_summary: keyed by
-    the post, they keep every build's posts alive for the life of the process (about
-    10 MiB more per rebuild at 1,000 posts)."""
-    for name in ("get_content", "get_summary"):
-        cached = vars(Content)[name]
-        if isinstance(cached, memoized):
-            cached.cache.clear()
-
-
 class _Problems(logging.Handler):
     """The lines one build logs at WARNING or above: what it found wrong. Added after the
     terminal's handler, it sees each record as content_checks' filter there rewrote it."""
@@ -76,6 +72,7 @@ class Rebuilder:
         self.settings_file = settings_file
         self._pelican: Pelican | None = None
         signals.generator_init.connect(_share_compiled_templates)
+        keep_builds_in_memory()
 
     @property
     def output(self) -> Path:
@@ -92,25 +89,33 @@ class Rebuilder:
     def settings_changed(self) -> None:
         """Read the settings again (and start the plugins again) on the next build."""
         self._pelican = None
+        forget_last_build()
 
-    def build(self) -> tuple[str, ...]:
-        """Build once; the problem lines the build logged (none: the site is whole)."""
+    def build(self, changed: Collection[Path] = ()) -> tuple[str, ...]:
+        """Build once; the problem lines the build logged (none: the site is whole).
+
+        `changed`: the files saved since the last build. When they are posts whose body alone
+        changed, only the pages that show them are rendered again (plugins/fastbuild/bodies.py).
+        """
         # Pelican drops a warning it logged before for the life of the process: the same
         # broken post must be reported on every build.
         LimitFilter._raised_messages.clear()
         LimitFilter._group_count.clear()
-        _forget_memoized_contents()
+        forget_memoized_contents()
         problems = _Problems()
         root = logging.getLogger()
         root.addHandler(problems)
         try:
             if self._pelican is None:
                 self._pelican = Pelican(read_settings(str(self.settings_file)))
-            self._pelican.run()
+            if not changed or rebuild_bodies(changed) is None:
+                self._pelican.run()
         except SystemExit:
             pass  # plugins.settings.errors.stop(): its one line is logged already.
         except Exception as error:  # A dev server outlives any broken build.
             log.error("the build failed: %s: %s", type(error).__name__, error)
         finally:
             root.removeHandler(problems)
+        if problems.lines:
+            forget_last_build()  # The next save takes a whole build, which reports them.
         return tuple(problems.lines)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
@@ -43,10 +43,12 @@ def serve(project: Path, settings_file: Path, port: int, say: Callable[[str], No
     server.start()
     say(f"Serving {server.url} (rebuilt and reloaded on every save); Ctrl-C stops")
     try:
-        for settings_changed in _changes(project / "content", project / "theme", [settings_file]):
+        for settings_changed, files in _changes(
+            project / "content", project / "theme", [settings_file]
+        ):
             if settings_changed:
                 rebuilder.settings_changed()
-            _build(rebuilder, status, say)
+            _build(rebuilder, status, say, () if settings_changed else files)
     except KeyboardInterrupt:
         pass
     finally:
@@ -54,8 +56,11 @@ def serve(project: Path, settings_file: Path, port: int, say: Callable[[str], No
     say("Stopped.")
 
 
-def _changes(content: Path, theme: Path, settings_files: list[Path]) -> Iterable[bool]:
-    """One item per change worth a rebuild: whether the settings files changed."""
+def _changes(
+    content: Path, theme: Path, settings_files: list[Path]
+) -> Iterable[tuple[bool, set[Path]]]:
+    """One item per change worth a rebuild: whether the settings files changed, and the
+    files under `content` and `theme` that did."""
     stamps = _stamps(settings_files)
     watched = [str(path) for path in (content, theme) if path.is_dir()]
     for changes in watchfiles.watch(
@@ -66,7 +71,7 @@ def _changes(content: Path, theme: Path, settings_files: list[Path]) -> Iterable
     ):
         now = _stamps(settings_files)
         if now != stamps or changes:
-            yield now != stamps
+            yield now != stamps, {Path(path) for _, path in changes}
             stamps = now
 
 
@@ -82,13 +87,18 @@ def _stamps(files: list[Path]) -> list[tuple[int, int] | None]:
     return stamps
 
 
-def _build(rebuilder: Rebuilder, status: BuildStatus, say: Callable[[str], None]) -> None:
+def _build(
+    rebuilder: Rebuilder,
+    status: BuildStatus,
+    say: Callable[[str], None],
+    changed: Collection[Path] = (),
+) -> None:
     started = time.perf_counter()
     spinner: AbstractContextManager[object] = (
         console.status("Generating…") if console.is_terminal else nullcontext()
     )
     with spinner:
-        problems = rebuilder.build()
+        problems = rebuilder.build(changed)
     outcome = status.finished(problems)
     took = time.perf_counter() - started
     if problems:

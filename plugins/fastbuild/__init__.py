@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from .fastbuild import last_build, register
+from .bodies import forget_memoized_contents
+from .fastbuild import (
+    forget_last_build,
+    keep_builds_in_memory,
+    last_build,
+    rebuild_bodies,
+    register,
+)
 from .session import Summary
 
-__all__ = ["Summary", "last_build", "register"]
+__all__ = [
+    "Summary",
+    "forget_last_build",
+    "forget_memoized_contents",
+    "keep_builds_in_memory",
+    "last_build",
+    "rebuild_bodies",
+    "register",
+]

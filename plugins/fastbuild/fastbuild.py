@@ -11,6 +11,8 @@ finalized: remove stale files, save the state. Listed before plugins.webperf in 
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from pathlib import Path
 from typing import Any
 
 from pelican import Pelican, signals
@@ -19,13 +21,17 @@ from pelican.readers import Readers, RstReader
 from plugins import progress
 from plugins.settings.errors import stops_build
 
-from . import order
+from . import bodies, order
+from .bodies import LastBuild
 from .reading import FastRstReader
 from .session import Session, Summary
 from .writer import IncrementalWriter
 
 _current: list[Session] = []
 _last: list[Summary] = []
+_in_memory: list[LastBuild] = []
+# Set by a process that builds again and again (`fab serve`): see keep_builds_in_memory.
+_keep_in_memory: list[bool] = []
 
 
 def start(pelican: Pelican) -> None:
@@ -34,6 +40,7 @@ def start(pelican: Pelican) -> None:
     progress.start()
     _current.clear()
     _last.clear()
+    _in_memory.clear()
 
 
 @stops_build
@@ -42,7 +49,7 @@ def begin(generator: Any) -> None:
     settings they normalise in place (MARKDOWN), so every run of one process (`fab serve`)
     takes the site fingerprint from the same settings."""
     if not _current:
-        _current.append(Session(generator.settings))
+        _current.append(Session(generator.settings, in_memory=bool(_keep_in_memory)))
 
 
 def use_fast_reader(readers: Readers) -> None:
@@ -72,12 +79,39 @@ def finalized(pelican: Pelican) -> None:
     """Remove what no longer belongs to the site and save the state."""
     del pelican
     if _current:
-        _last[:] = [_current.pop().finish()]
+        session = _current.pop()
+        _last[:] = [session.finish()]
+        _in_memory[:] = [build] if (build := session.last_build()) else []
 
 
 def last_build() -> Summary | None:
     """What the last build of this process read and wrote (None: none finished)."""
     return _last[0] if _last else None
+
+
+def rebuild_bodies(changed: Collection[Path]) -> Summary | None:
+    """Posts of `changed` whose body alone changed, rebuilt from the last build in memory
+    (bodies.py); what it read and wrote, or None when a whole build is needed."""
+    if not _in_memory:
+        return None
+    progress.start()
+    done = bodies.rebuild(_in_memory[0], changed)
+    if done is None:
+        return None
+    posts, written = done
+    _last[:] = [Summary(posts, 0, written, len(_in_memory[0].pages) - written, 0)]
+    return _last[0]
+
+
+def keep_builds_in_memory() -> None:
+    """This process builds again after edits: keep each build's pages and their contexts
+    for rebuild_bodies (a one-off `pelican content` frees them as it goes)."""
+    _keep_in_memory[:] = [True]
+
+
+def forget_last_build() -> None:
+    """No body edit from the last build (it reported problems, or the settings changed)."""
+    _in_memory.clear()
 
 
 def register() -> None:

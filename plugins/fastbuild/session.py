@@ -17,6 +17,7 @@ from plugins import contract, untouched
 from plugins.settings import load
 
 from . import cleanup, state
+from .bodies import LastBuild, RenderedPage, posts_by_source
 from .fingerprint import Digests, site_fingerprint
 from .reading import FastRstReader, Reads
 
@@ -43,7 +44,8 @@ class Summary:
 class Session:
     """The build in progress (Pelican runs one at a time per process)."""
 
-    def __init__(self, settings: Mapping[str, Any]) -> None:
+    def __init__(self, settings: Mapping[str, Any], *, in_memory: bool = False) -> None:
+        """`in_memory`: keep what a body edit needs for the next build of this process."""
         model = load(settings)
         self.started = time.perf_counter()
         self.settings = settings
@@ -62,7 +64,12 @@ class Session:
         self.digests = Digests()
         self.kept: set[str] = set()
         self.written = self.unchanged_count = 0
-        self.context: Mapping[str, Any] | None = None
+        self.context: dict[str, Any] | None = None
+        # What a body edit rebuilt in memory needs (bodies.py), when the site allows it.
+        self.pages: list[RenderedPage] = []
+        self.wrote_feeds = False
+        reads_whole_site = model.webperf.enabled or model.search.enabled
+        self.in_memory = in_memory and self.incremental and not reads_whole_site
         FastRstReader.reads = self.reads
         untouched.reset()
 
@@ -85,6 +92,24 @@ class Session:
         except FileNotFoundError:
             return False
         return (stat.st_size, stat.st_mtime_ns) == (before.size, before.mtime_ns)
+
+    def rendered(self, page: RenderedPage | None, path: str) -> None:
+        """`page` is what `path` was rendered from (or would be, for a kept file)."""
+        if self.in_memory and page is not None and str(page.path) == path:
+            self.pages.append(page)
+
+    def last_build(self) -> LastBuild | None:
+        """What a body edit needs of this build; None when the site reads more than pages
+        (feeds, webperf, search) or the build is not incremental."""
+        if not self.in_memory or self.wrote_feeds or not self.context:
+            return None
+        return LastBuild(
+            self.settings,
+            self.context,
+            posts_by_source(self.context),
+            dict(self.reads.fresh),
+            self.pages,
+        )
 
     def keep(self, path: str) -> None:
         """`path` stays as the last build left it: in a publish build, as webperf finished

@@ -20,6 +20,7 @@ from pelican.writers import FileOverwriteFailedError, Writer
 
 from plugins import progress
 
+from .bodies import RenderedPage
 from .session import Session
 
 
@@ -32,6 +33,7 @@ class IncrementalWriter(Writer):
         super().__init__(output_path, settings=settings)
         self._unchanged: str | None = None
         self._fingerprint: tuple[str, str] | None = None
+        self._rendering: RenderedPage | None = None
 
     def write_file(self, name: str, template: jinja2.Template, *args: Any, **kwargs: Any) -> None:
         """Pelican's write_file, through the fingerprinting template."""
@@ -41,6 +43,7 @@ class IncrementalWriter(Writer):
         """Render, or return "" and mark the file unchanged."""
         path = sanitised_join(self.output_path, context["output_file"])
         fingerprint = self.session.fingerprint(template, context)
+        self._rendering = RenderedPage(Path(path), template, context)
         if self.session.unchanged(path, fingerprint):
             self._unchanged = path
             return ""
@@ -48,15 +51,22 @@ class IncrementalWriter(Writer):
         progress.advance("rendered")
         return template.render(context)
 
+    def write_feed(self, *args: Any, **kwargs: Any) -> Any:
+        """Pelican's write_feed; the session learns that this site has feeds."""
+        self.session.wrote_feeds = True
+        return super().write_feed(*args, **kwargs)
+
     @contextmanager
     def _open_w(self, filename: str, encoding: str, override: bool = False) -> Iterator[IO[str]]:
         unchanged, self._unchanged = self._unchanged == filename, None
         fingerprinted, self._fingerprint = self._fingerprint, None
+        rendering, self._rendering = self._rendering, None
         if not unchanged:
             with super()._open_w(filename, encoding, override) as stream:
                 yield stream
             if filename in self._overridden_files and not override:
                 return  # Pelican wrote to os.devnull: the overriding file stands.
+            self.session.rendered(rendering, filename)
             fingerprint = (
                 fingerprinted[1] if fingerprinted and fingerprinted[0] == filename else None
             )
@@ -64,6 +74,7 @@ class IncrementalWriter(Writer):
             return
         self._claim(filename, override)
         self.session.keep(filename)
+        self.session.rendered(rendering, filename)
         with Path(os.devnull).open("w", encoding=encoding) as sink:
             yield sink
 

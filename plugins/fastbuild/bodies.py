@@ -30,19 +30,11 @@ from plugins import progress
 
 from .fingerprint import template_variables
 from .reading import FastRstReader, Parsed, digest
+from .rendering import RenderedPage, render, write
 
 # Pelican's intra-site links, in both of its syntaxes: a post whose links change goes
 # through a whole build, where unknown targets are reported and static files copied.
 _LINK = re.compile(r"[{|](?:filename|static|attach|tag|tags|category|author|index)[}|][^\"'<>\s]*")
-
-
-@dataclass
-class RenderedPage:
-    """One file the last build rendered (or kept), with what it was rendered from."""
-
-    path: Path
-    template: jinja2.Template
-    context: Mapping[str, Any]
 
 
 @dataclass
@@ -129,17 +121,13 @@ def forget_memoized_contents() -> None:
 
 def _render_again(context: dict[str, Any], page: RenderedPage) -> int:
     """Render one page as Pelican's writer did; write it if its bytes changed (1) or not (0)."""
-    # Pelican's writer sets this on the shared context before each render: posts resolve
-    # their links against it (pelican/writers.py, _write_file).
-    if page.context.get("localsiteurl"):
-        context["localsiteurl"] = page.context["localsiteurl"]
-    text = page.template.render(page.context).encode("utf-8")
+    text = render(context, page)
     try:
-        if page.path.read_bytes() == text:
+        if page.path.read_text(encoding="utf-8") == text:
             return 0
     except FileNotFoundError:
         pass
-    page.path.write_bytes(text)
+    write(page, text)
     progress.advance("rendered")
     return 1
 

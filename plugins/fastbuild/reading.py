@@ -17,8 +17,9 @@ import hashlib
 import logging
 import multiprocessing
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
@@ -97,26 +98,10 @@ class FastRstReader(RstReader):
         return Parsed(parts.get("body"), tuple(fields.items()), parts.get("title"))
 
     def parse_counting_warnings(self, source_path: str) -> tuple[Parsed, int]:
-        """`parse`, and how many warnings it logged.
-
-        Counted as log records are made, not by a handler: a handler on the root logger would
-        stop Python's last-resort handler (`--log-handler plain`) from seeing them, and with it
-        the content checks' filter that turns them into one line.
-        """
-        count = 0
-        make_record = logging.getLogRecordFactory()
-
-        def counting(*args: Any, **kwargs: Any) -> logging.LogRecord:
-            nonlocal count
-            record = make_record(*args, **kwargs)
-            count += record.levelno >= logging.WARNING
-            return record
-
-        logging.setLogRecordFactory(counting)
-        try:
-            return self.parse(source_path), count
-        finally:
-            logging.setLogRecordFactory(make_record)
+        """`parse`, and how many warnings it logged."""
+        with counting_warnings() as warnings:
+            parsed = self.parse(source_path)
+        return parsed, warnings[0]
 
     def read(self, source_path: str) -> tuple[str | None, dict[str, Any]]:
         """What RstReader.read returns, parsed ahead or kept from the last build if it can."""
@@ -124,6 +109,39 @@ class FastRstReader(RstReader):
         metadata = {name: self.process_metadata(name, value) for name, value in parsed.fields}
         metadata.setdefault("title", parsed.title)
         return parsed.content, metadata
+
+
+@contextmanager
+def counting_warnings() -> Iterator[list[int]]:
+    """How many records at WARNING or above are logged in the block: `[count]`, final once
+    the block ends.
+
+    Counted as log records are made, not by a handler: a handler on the root logger would
+    stop Python's last-resort handler (`--log-handler plain`) from seeing them, and with it
+    the content checks' filter that turns them into one line.
+    """
+    count = [0]
+    make_record = logging.getLogRecordFactory()
+
+    def counting(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        count[0] += record.levelno >= logging.WARNING
+        return record
+
+    logging.setLogRecordFactory(counting)
+    try:
+        yield count
+    finally:
+        logging.setLogRecordFactory(make_record)
+
+
+def quiet_worker() -> None:
+    """In a fork worker: log nothing (messages are the build process's to log: work that
+    logs is done again there), not even through Python's last-resort handler."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.addHandler(logging.NullHandler())
 
 
 class _UnprocessedFields(FastRstReader):
@@ -221,12 +239,7 @@ def _init_worker(reader: FastRstReader) -> None:
     global _READER
     _READER = reader
     if multiprocessing.parent_process() is not None:
-        # Messages are the build process's to log: a post that logs is parsed again there.
-        root = logging.getLogger()
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        # Not Python's last-resort handler either.
-        root.addHandler(logging.NullHandler())
+        quiet_worker()  # A post that logs is parsed again in the build process.
 
 
 def _parse_job(path: str) -> Parsed | None:

@@ -13,13 +13,14 @@ from typing import Any
 
 import jinja2
 
-from plugins import contract, untouched
+from plugins import contract, progress, untouched
 from plugins.settings import load
 
-from . import cleanup, state
-from .bodies import LastBuild, RenderedPage, posts_by_source
+from . import cleanup, rendering, state
+from .bodies import LastBuild, posts_by_source
 from .fingerprint import Digests, site_fingerprint
 from .reading import FastRstReader, Reads
+from .rendering import RenderedPage
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,9 @@ class Session:
         self.context: dict[str, Any] | None = None
         # What a body edit rebuilt in memory needs (bodies.py), when the site allows it.
         self.pages: list[RenderedPage] = []
+        # Pages to render at the end, on every core (rendering.py), with their fingerprints.
+        self.workers = model.build.workers
+        self.deferred: list[tuple[RenderedPage, str]] = []
         self.wrote_feeds = False
         reads_whole_site = model.webperf.enabled or model.search.enabled
         self.in_memory = in_memory and self.incremental and not reads_whole_site
@@ -111,6 +115,20 @@ class Session:
             self.pages,
         )
 
+    def defer(self, page: RenderedPage, fingerprint: str) -> None:
+        """`page` is to be rendered and written when the generators are done."""
+        self.deferred.append((page, fingerprint))
+
+    def render_deferred(self) -> None:
+        """Render and write the deferred pages, on every core when they are many."""
+        fingerprints = {id(page): fingerprint for page, fingerprint in self.deferred}
+        pages = [page for page, _ in self.deferred]
+        self.deferred = []
+        assert self.context is not None, "the generators have not run"
+        for page in rendering.render_all(self.context, pages, self.workers):
+            self.wrote(str(page.path), fingerprints[id(page)])
+            progress.advance("rendered")
+
     def keep(self, path: str) -> None:
         """`path` stays as the last build left it: in a publish build, as webperf finished
         it, with its precompressed siblings (webperf decides whether they still hold)."""
@@ -139,7 +157,9 @@ class Session:
             shutil.copyfile(path, self.raw / fingerprint)
 
     def finish(self) -> Summary:
-        """Remove what no longer belongs to the site; save the state; what the build did."""
+        """Render the deferred pages; remove what no longer belongs to the site; save the
+        state; what the build did."""
+        self.render_deferred()
         removed = 0
         if not cleanup.contains(self.output, Path(self.settings["PATH"])):
             static = self.context.get("staticfiles", []) if self.context else []

@@ -18,9 +18,7 @@ import jinja2
 from pelican.utils import sanitised_join
 from pelican.writers import FileOverwriteFailedError, Writer
 
-from plugins import progress
-
-from .bodies import RenderedPage
+from .rendering import RenderedPage
 from .session import Session
 
 
@@ -48,8 +46,7 @@ class IncrementalWriter(Writer):
             self._unchanged = path
             return ""
         self._fingerprint = (path, fingerprint)
-        progress.advance("rendered")
-        return template.render(context)
+        return ""  # Rendered with the others once the generators are done (rendering.py).
 
     def write_feed(self, *args: Any, **kwargs: Any) -> Any:
         """Pelican's write_feed; the session learns that this site has feeds."""
@@ -61,25 +58,32 @@ class IncrementalWriter(Writer):
         unchanged, self._unchanged = self._unchanged == filename, None
         fingerprinted, self._fingerprint = self._fingerprint, None
         rendering, self._rendering = self._rendering, None
-        if not unchanged:
+        deferred = fingerprinted is not None and fingerprinted[0] == filename
+        if not (unchanged or deferred):
+            # Not a page (Pelican writes feeds through here too): written now, untracked.
             with super()._open_w(filename, encoding, override) as stream:
                 yield stream
-            if filename in self._overridden_files and not override:
-                return  # Pelican wrote to os.devnull: the overriding file stands.
-            self.session.rendered(rendering, filename)
-            fingerprint = (
-                fingerprinted[1] if fingerprinted and fingerprinted[0] == filename else None
-            )
-            self.session.wrote(filename, fingerprint)
+            if filename not in self._overridden_files or override:
+                self.session.wrote(filename, None)
             return
-        self._claim(filename, override)
-        self.session.keep(filename)
-        self.session.rendered(rendering, filename)
+        if self._claim(filename, override):
+            self.session.rendered(rendering, filename)
+            if unchanged:
+                self.session.keep(filename)
+            elif rendering is not None and fingerprinted is not None:
+                self.session.defer(rendering, fingerprinted[1])
         with Path(os.devnull).open("w", encoding=encoding) as sink:
             yield sink
 
-    def _claim(self, filename: str, override: bool) -> None:
-        # Pelican's own check that no two writes (bar one override) share a file.
+    def _claim(self, filename: str, override: bool) -> bool:
+        """Pelican's own bookkeeping (Writer._open_w): no two writes share a file, bar one
+        that overrides; False when an earlier override stands (Pelican skips the write)."""
+        if filename in self._overridden_files:
+            if override:
+                raise FileOverwriteFailedError(
+                    f'Failed to overwrite "{filename}" a second time (was previously overwritten)'
+                )
+            return False
         if filename in self._written_files and not override:
             raise FileOverwriteFailedError(
                 f'Failed to overwrite "{filename}" as Pelican has already written to it'
@@ -88,6 +92,7 @@ class IncrementalWriter(Writer):
         if override:
             self._overridden_files.add(filename)
         self._written_files.add(filename)
+        return True
 
 
 class _Fingerprinted:

@@ -42,15 +42,17 @@ PAGE_TRANSLATION_ID = None
 # Our plugins are the `plugins` package in this folder, loaded by the same full names that
 # deploy/, bench/ and the tests import (one module object per file). plugins.settings comes
 # first: it checks every setting before the others run. plugins.fastbuild (parallel reading,
-# incremental writing) comes just before plugins.webperf, which rewrites what was written.
+# incremental writing) writes its pages at `finalized`, so it comes before every plugin that
+# reads them there: plugins.serverconfig (no redirect may shadow a page) and plugins.webperf
+# (which rewrites them).
 PLUGIN_PATHS = [str(HERE)]
 PLUGINS = [
     "plugins.settings",
     "plugins.content_checks",
     "plugins.sitemap_lastmod",
     "neighbors",
-    "plugins.serverconfig",
     "plugins.fastbuild",
+    "plugins.serverconfig",
     "plugins.webperf",
     # After webperf: Pagefind indexes the pages as they ship (see plugins/search/search.py).
     "plugins.search",

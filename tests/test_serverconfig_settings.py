@@ -13,6 +13,7 @@ from plugins.settings.errors import SettingsError
 from plugins.settings.redirects import Redirect
 from plugins.settings.site import DEFAULTS, site_from_settings
 from tests.support.serverconfig import BASE_SETTINGS, STATS_PASSWORD, STATS_USER, make_site
+from tests.support.site import build_site
 
 
 def error_for(**overrides) -> str:
@@ -317,6 +318,16 @@ def test_redirect_conflicts_name_both_sources(tmp_path):
         redirects.merge([Redirect("/about/", "/a/", "x")], tmp_path)
     merged = redirects.merge([Redirect("/b/", "/x/", "x"), Redirect("/a/", "/x/", "y")], tmp_path)
     assert [r.source for r in merged] == ["/a/", "/b/"]
+
+
+def test_a_build_refuses_a_redirect_from_one_of_its_pages(tmp_path):
+    """End to end, from an empty output folder: the pages exist when the redirects are
+    checked (plugins.fastbuild renders them before plugins.serverconfig reads them)."""
+    built = build_site(
+        tmp_path, extra={"NGINX_REDIRECTS": {"/archives/": "/tags/"}}, check=False, plain_log=True
+    )
+    assert built.result.returncode != 0
+    assert "/archives/ is a page" in built.result.stderr, built.result.stderr
 
 
 def test_deploy_build_path_outside_output(tmp_path):

@@ -121,6 +121,8 @@ class Session:
 
     def render_deferred(self) -> None:
         """Render and write the deferred pages, on every core when they are many."""
+        if not self.deferred:
+            return
         fingerprints = {id(page): fingerprint for page, fingerprint in self.deferred}
         pages = [page for page, _ in self.deferred]
         self.deferred = []
@@ -138,8 +140,8 @@ class Session:
         self.unchanged_count += 1
         if self.keeps_raw:
             self.kept.update(path + suffix for suffix in contract.COMPRESSED_SUFFIXES)
-            rendering = self.raw / self.state.written[relative].fingerprint
-            untouched.add(self.output / relative, rendering)
+            stored = self.raw / self.state.written[relative].fingerprint
+            untouched.add(self.output / relative, stored)
 
     def wrote(self, path: str, fingerprint: str | None) -> None:
         """`path` was written now; `fingerprint`: of its render (None: not tracked)."""

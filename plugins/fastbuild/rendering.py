@@ -24,6 +24,7 @@ from .reading import counting_warnings, quiet_worker
 
 # Below this many pages per worker, starting the workers costs more than it saves.
 MIN_PAGES_PER_WORKER = 8
+SHARES_PER_WORKER = 4
 
 
 @dataclass
@@ -65,23 +66,26 @@ def render_all(
             write(page, render(shared, page))
             yield page
         return
+    # Interleaved shares (neighbouring pages cost alike: a tag's pages, a year's posts), a few
+    # per worker, so that progress moves while they render.
+    count = min(len(pages), workers * SHARES_PER_WORKER)
+    shares = [range(start, len(pages), count) for start in range(count)]
+    again = []
     _PAGES[:], _SHARED[:] = pages, [shared]
     try:
-        # Interleaved shares: neighbouring pages cost alike (a tag's pages, a year's posts).
-        shares = [range(start, len(pages), workers) for start in range(workers)]
         with ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context("fork"), initializer=quiet_worker
         ) as pool:
-            done = [index for share in pool.map(_render_share, shares) for index in share]
+            for share, written in zip(shares, pool.map(_render_share, shares), strict=True):
+                yield from (pages[index] for index in written)
+                again += sorted(set(share) - set(written))
     finally:
         _PAGES.clear()
         _SHARED.clear()
-    rendered = set(done)
-    for index, page in enumerate(pages):
-        if index not in rendered:
-            # It logged or failed in a worker: again here, where its messages belong.
-            write(page, render(shared, page))
-        yield page
+    for index in again:
+        # It logged or failed in a worker: again here, where its messages belong.
+        write(pages[index], render(shared, pages[index]))
+        yield pages[index]
 
 
 def _render_share(indices: range) -> list[int]:

@@ -127,6 +127,7 @@ class Session:
         pages = [page for page, _ in self.deferred]
         self.deferred = []
         assert self.context is not None, "the generators have not run"
+        progress.expect("rendered", len(pages))
         for page in rendering.render_all(self.context, pages, self.workers):
             self.wrote(str(page.path), fingerprints[id(page)])
             progress.advance("rendered")

@@ -69,6 +69,12 @@ def pagespeed_path(backend: str) -> str:
     return f"nginx/{backend}/pagespeed.conf"
 
 
+def output_key(output: Path) -> str:
+    """A short name for an output folder, for what a build keeps about it outside it
+    (fastbuild's state, webperf's finished pages): each folder keeps its own."""
+    return hashlib.sha256(str(output.resolve()).encode()).hexdigest()[:16]
+
+
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write through a temporary name and a rename: readers see the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -14,11 +14,12 @@ foreign one means a full build.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from plugins import contract
 
 from .reading import Parsed
 
@@ -48,7 +49,7 @@ class State:
 
 def paths(state_root: Path, output: Path) -> tuple[Path, Path, Path]:
     """The state file, the raw page store and the start marker of `output`."""
-    key = hashlib.sha256(str(output.resolve()).encode()).hexdigest()[:16]
+    key = contract.output_key(output)
     return state_root / f"{key}.pickle", state_root / key / "raw", state_root / f"{key}.started"
 
 

@@ -10,7 +10,6 @@ from its rendering. A missing or unreadable record only costs the work.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -46,8 +45,7 @@ class Finished:
 
     @classmethod
     def load(cls, cache_root: Path, output: Path) -> Finished:
-        key = hashlib.sha256(str(output.resolve()).encode()).hexdigest()[:16]
-        file = cache_root / "finished" / f"{key}.json"
+        file = cache_root / "finished" / f"{contract.output_key(output)}.json"
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
             pages = {

@@ -29,7 +29,7 @@ from plugins.settings.errors import BuildError
 from plugins.settings.webperf import WebperfSettings
 
 from . import cache, compress, images, pages, urls
-from .finished import Finished, Stamp, stamps
+from .finished import Finished, stamps
 from .minify import minify_css, minify_js
 
 log = logging.getLogger(__name__)
@@ -374,7 +374,7 @@ def run(settings: WebperfSettings) -> Stats:
             early_results = [workers.submit(_compress_now_job, compress_job(p)) for p in early]
 
         named: set[str] = set().union(*kept.values())
-        referenced = {_relative(p, output): sorted(names) for p, names in kept.items()}
+        referenced: dict[str, list[str]] = {}
         items = [(p, _relative(p, output)) for p in html_files if p not in kept]
         for outcome in workers.map(_page_job, items):
             stats.pages += 1
@@ -420,9 +420,9 @@ def run(settings: WebperfSettings) -> Stats:
                 stats.compressed_now += result.computed
             stats.precompressed_files = len(jobs) + len(early_results)
 
-    record: dict[str, tuple[list[Stamp], list[str]]] = {
-        rel: (stamps(output / rel), names) for rel, names in referenced.items()
-    }
+    # A kept page's record holds as it was just checked; the rewritten ones are stamped now.
+    record = {rel: finished.pages[rel] for rel in (_relative(p, output) for p in kept)}
+    record.update((rel, (stamps(output / rel), names)) for rel, names in referenced.items())
     finished.save(context.digest, record)
 
     settings.cache.mkdir(parents=True, exist_ok=True)
